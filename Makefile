@@ -1,0 +1,37 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# s3f top-level build.
+#   make            kmod/s3f.ko and the helper programs
+#   make check      every test (host and guest); ends "N passed, N failed"
+#   make demo       the demo: build, boot a guest, S3 server, show it working
+#   make clean      remove everything the build made
+#
+# KDIR: the kernel build tree the module is built against.  Default: the
+# running kernel's; where it has none (as on hosts that run the module
+# only inside a test guest), Debian 12's newest linux-headers-*-amd64.
+
+KVER ?= $(shell uname -r)
+KDIR ?= $(firstword $(wildcard /lib/modules/$(KVER)/build) \
+	$(lastword $(sort $(wildcard /usr/src/linux-headers-*-amd64))))
+
+all: module helper
+
+module:
+	@test -n "$(KDIR)" -a -d "$(KDIR)" || \
+		{ echo "no kernel build tree: install linux-headers-amd64 or set KDIR" >&2; exit 1; }
+	$(MAKE) -C $(KDIR) M=$(CURDIR) modules
+
+helper:
+	$(MAKE) -C helper
+
+check: all
+	tests/run
+
+demo:
+	scripts/demo
+
+clean:
+	@if [ -n "$(KDIR)" ] && [ -d "$(KDIR)" ]; then $(MAKE) -C $(KDIR) M=$(CURDIR) clean; fi
+	$(MAKE) -C helper clean
+
+.PHONY: all module helper check demo clean

@@ -1,0 +1,99 @@
+/* SPDX-License-Identifier: GPL-2.0 WITH Linux-syscall-note */
+/*
+ * s3f: the generic netlink protocol between s3f.ko and its helper s3fd.
+ *
+ * This header is the only thing the kernel module and the helper share.
+ * Documentation/protocol.md describes each message, who sends it, and
+ * what happens on timeout or when the helper dies.
+ *
+ * Roles:
+ *   - The helper opens a generic netlink socket, resolves the family
+ *     S3F_GENL_NAME and sends S3F_CMD_HELLO.  From then on the kernel
+ *     sends it requests (upcalls) by unicast to that socket's port id.
+ *   - Every upcall carries S3F_ATTR_REQ_ID; the helper answers with
+ *     S3F_CMD_REPLY carrying the same id, S3F_ATTR_ERRNO and the
+ *     command's result attributes.
+ *   - Only a process with CAP_NET_ADMIN in the initial user namespace
+ *     may send HELLO, GOODBYE or REPLY (GENL_ADMIN_PERM); STATUS too.
+ */
+#ifndef _UAPI_LINUX_S3F_H
+#define _UAPI_LINUX_S3F_H
+
+#include <linux/types.h>
+
+#define S3F_GENL_NAME		"s3f"
+#define S3F_GENL_VERSION	1
+
+/*
+ * Protocol version, exchanged in HELLO.  The kernel refuses a helper
+ * whose version differs: both sides are built from one tree and shipped
+ * together (dkms + package), so there is no negotiation.
+ */
+#define S3F_PROTOCOL_VERSION	1
+
+/* Limits shared by both sides. */
+#define S3F_MAX_KEY_LEN		1024	/* S3's limit on an object key, bytes */
+#define S3F_MAX_NAME_LEN	255	/* one path component */
+#define S3F_MAX_BUCKET_LEN	63
+#define S3F_MAX_URL_LEN		1024	/* endpoint= */
+#define S3F_MAX_OPTS_LEN	4096	/* option string passed to the helper */
+/*
+ * Largest data payload in one message.  nla_len is a u16, so one
+ * attribute carries at most 65531 bytes; keep well under it and under
+ * an order-3 kmalloc for the whole skb.
+ */
+#define S3F_MAX_DATA_CHUNK	(60 * 1024)
+
+enum s3f_cmd {
+	S3F_CMD_UNSPEC,
+	/*
+	 * helper -> kernel.  Register the sending socket as the helper.
+	 * Attrs: PROTO_VERSION (required).  The reply (same command) carries
+	 * PROTO_VERSION and HELPER_PID.  A second helper is refused with
+	 * EBUSY while the first one's socket is open.
+	 */
+	S3F_CMD_HELLO,
+	/* helper -> kernel.  Orderly unregister; pending requests fail. */
+	S3F_CMD_GOODBYE,
+	/*
+	 * anyone with CAP_NET_ADMIN -> kernel.  Reply (same command):
+	 * HELPER_PID (0 when none), PROTO_VERSION, PENDING, MOUNTS; with
+	 * the PING flag the kernel first pings the helper and adds PING_NS
+	 * (or fails with the upcall's error).
+	 */
+	S3F_CMD_STATUS,
+	/*
+	 * helper -> kernel.  The answer to an upcall: REQ_ID and ERRNO
+	 * (0 or a positive errno), plus result attributes for that upcall.
+	 * An unknown REQ_ID (the request timed out meanwhile) is answered
+	 * with ENOENT and otherwise ignored.
+	 */
+	S3F_CMD_REPLY,
+	/*
+	 * kernel -> helper upcall: are you alive?  No attrs besides REQ_ID.
+	 * Sent when STATUS carries the PING flag, so `s3fctl status --ping`
+	 * proves the whole request/reply path.
+	 */
+	S3F_CMD_PING,
+
+	__S3F_CMD_MAX,
+};
+#define S3F_CMD_MAX (__S3F_CMD_MAX - 1)
+
+enum s3f_attr {
+	S3F_ATTR_UNSPEC,
+	S3F_ATTR_PROTO_VERSION,		/* u32 */
+	S3F_ATTR_HELPER_PID,		/* u32, tgid of the helper */
+	S3F_ATTR_REQ_ID,		/* u64, unique per upcall */
+	S3F_ATTR_ERRNO,			/* u32, 0 or a positive errno */
+	S3F_ATTR_PENDING,		/* u32, upcalls awaiting a reply */
+	S3F_ATTR_MOUNTS,		/* u32, s3f superblocks alive */
+	S3F_ATTR_PAD,
+	S3F_ATTR_PING,			/* flag: STATUS also pings the helper */
+	S3F_ATTR_PING_NS,		/* u64, PING round trip in ns */
+
+	__S3F_ATTR_MAX,
+};
+#define S3F_ATTR_MAX (__S3F_ATTR_MAX - 1)
+
+#endif /* _UAPI_LINUX_S3F_H */
