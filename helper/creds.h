@@ -25,8 +25,10 @@ struct s3_creds {
 
 /*
  * Returns 0, -ENOENT when no credentials were found (errbuf says where
- * it looked), -EINVAL for a malformed file (errbuf names file and line),
- * or -ENOMEM.  errbuf never contains a secret.
+ * it looked), -EINVAL for a malformed file (errbuf names file and line)
+ * or for a key id without its secret, -ENOMEM, or the -errno of a file
+ * that exists but cannot be read (-EACCES, -EISDIR; -EFBIG above 1 MiB).
+ * errbuf never contains a secret.
  */
 int s3_creds_load(const char *profile, struct s3_creds *out,
 		  char *errbuf, size_t errlen);
@@ -34,7 +36,9 @@ void s3_creds_free(struct s3_creds *creds);
 
 /*
  * Region: AWS_REGION, AWS_DEFAULT_REGION, then "region" of the profile
- * in the config file, then "us-east-1".  Returns a malloc'd string.
+ * (profile, else AWS_PROFILE, else "default") in the config file, then
+ * "us-east-1" (also when the config file cannot be read or parsed).
+ * Returns a malloc'd string, NULL when out of memory.
  */
 char *s3_region_load(const char *profile);
 

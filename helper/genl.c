@@ -1,0 +1,357 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The helper's generic netlink socket.
+ *
+ * Sequence checking is off: the kernel sends upcalls unsolicited, and a
+ * REPLY the kernel no longer waits for comes back as an error message
+ * (ENOENT) that must not derail the next request.  Extended acks are on,
+ * so the kernel's reason for a refusal reaches the log and the user.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <linux/netlink.h>
+#include <netlink/genl/ctrl.h>
+#include <netlink/genl/genl.h>
+#include <netlink/netlink.h>
+
+#include "genl.h"
+#include "log.h"
+
+/* Room for a burst of upcalls; forced past rmem_max (we are root). */
+#define S3F_NL_BUFSIZE	(4 << 20)
+
+static struct nla_policy s3f_nl_policy[S3F_ATTR_MAX + 1] = {
+	[S3F_ATTR_PROTO_VERSION]	= { .type = NLA_U32 },
+	[S3F_ATTR_HELPER_PID]		= { .type = NLA_U32 },
+	[S3F_ATTR_REQ_ID]		= { .type = NLA_U64 },
+	[S3F_ATTR_ERRNO]		= { .type = NLA_U32 },
+	[S3F_ATTR_PENDING]		= { .type = NLA_U32 },
+	[S3F_ATTR_MOUNTS]		= { .type = NLA_U32 },
+	[S3F_ATTR_PING]			= { .type = NLA_FLAG },
+	[S3F_ATTR_PING_NS]		= { .type = NLA_U64 },
+};
+
+static void set_buffers(struct nl_sock *sock)
+{
+	int fd = nl_socket_get_fd(sock), size = S3F_NL_BUFSIZE, one = 1;
+
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof(size)) &&
+	    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof(size)))
+		log_debug("netlink: cannot grow receive buffer: %s", strerror(errno));
+	if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &size, sizeof(size)) &&
+	    setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof(size)))
+		log_debug("netlink: cannot grow send buffer: %s", strerror(errno));
+	setsockopt(fd, SOL_NETLINK, NETLINK_EXT_ACK, &one, sizeof(one));
+	setsockopt(fd, SOL_NETLINK, NETLINK_CAP_ACK, &one, sizeof(one));
+}
+
+int s3f_nl_open(struct s3f_nl *nl, char *errbuf, size_t errlen)
+{
+	int err;
+
+	memset(nl, 0, sizeof(*nl));
+	nl->sock = nl_socket_alloc();
+	if (!nl->sock) {
+		snprintf(errbuf, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	err = genl_connect(nl->sock);
+	if (err) {
+		snprintf(errbuf, errlen, "cannot open a generic netlink socket: %s",
+			 nl_geterror(err));
+		err = -EIO;
+		goto out_free;
+	}
+	nl_socket_disable_seq_check(nl->sock);
+	set_buffers(nl->sock);
+	nl->family = genl_ctrl_resolve(nl->sock, S3F_GENL_NAME);
+	if (nl->family < 0) {
+		snprintf(errbuf, errlen,
+			 "the kernel has no \"%s\" netlink family: is s3f.ko loaded?",
+			 S3F_GENL_NAME);
+		err = -ENOENT;
+		goto out_free;
+	}
+	return 0;
+
+out_free:
+	nl_socket_free(nl->sock);
+	nl->sock = NULL;
+	return err;
+}
+
+void s3f_nl_close(struct s3f_nl *nl)
+{
+	if (nl->sock)
+		nl_socket_free(nl->sock);	/* closes the fd */
+	nl->sock = NULL;
+}
+
+int s3f_nl_fd(const struct s3f_nl *nl)
+{
+	return nl_socket_get_fd(nl->sock);
+}
+
+struct nl_msg *s3f_nl_msg(struct s3f_nl *nl, uint8_t cmd)
+{
+	struct nl_msg *msg;
+
+	msg = nlmsg_alloc();
+	if (!msg)
+		return NULL;
+	if (!genlmsg_put(msg, NL_AUTO_PORT, NL_AUTO_SEQ, nl->family, 0, 0, cmd,
+			 S3F_GENL_VERSION)) {
+		nlmsg_free(msg);
+		return NULL;
+	}
+	return msg;
+}
+
+struct request_ctx {
+	struct s3f_nl *nl;
+	s3f_nl_reply_fn on_reply;
+	void *arg;
+	bool done;
+	int cb_err;
+};
+
+/* The extended ack's message, when the kernel attached one. */
+static void copy_extack(struct s3f_nl *nl, struct nlmsgerr *e)
+{
+	struct nlmsghdr *nlh = (struct nlmsghdr *)((char *)e - NLMSG_HDRLEN);
+	struct nlattr *tb[NLMSGERR_ATTR_MAX + 1];
+	size_t off = sizeof(*e);
+	struct nlattr *attrs;
+	int len;
+
+	nl->errmsg[0] = '\0';
+	if (!(nlh->nlmsg_flags & NLM_F_ACK_TLVS))
+		return;
+	if (!(nlh->nlmsg_flags & NLM_F_CAPPED))
+		off += e->msg.nlmsg_len - NLMSG_HDRLEN;
+	len = nlh->nlmsg_len - NLMSG_HDRLEN - off;
+	if (len <= 0)
+		return;
+	attrs = (struct nlattr *)((char *)e + off);
+	if (nla_parse(tb, NLMSGERR_ATTR_MAX, attrs, len, NULL))
+		return;
+	if (tb[NLMSGERR_ATTR_MSG])
+		snprintf(nl->errmsg, sizeof(nl->errmsg), "%s",
+			 (char *)nla_data(tb[NLMSGERR_ATTR_MSG]));
+}
+
+static int request_err_cb(struct sockaddr_nl *who, struct nlmsgerr *e, void *arg)
+{
+	struct request_ctx *ctx = arg;
+
+	ctx->nl->err = e->error;
+	if (e->error)
+		copy_extack(ctx->nl, e);
+	ctx->done = true;
+	return NL_STOP;
+}
+
+static int request_ack_cb(struct nl_msg *msg, void *arg)
+{
+	struct request_ctx *ctx = arg;
+
+	ctx->nl->err = 0;
+	ctx->done = true;
+	return NL_STOP;
+}
+
+static int request_valid_cb(struct nl_msg *msg, void *arg)
+{
+	struct request_ctx *ctx = arg;
+	struct nlattr *attrs[S3F_ATTR_MAX + 1];
+	int err;
+
+	err = genlmsg_parse(nlmsg_hdr(msg), 0, attrs, S3F_ATTR_MAX, s3f_nl_policy);
+	if (err) {
+		ctx->cb_err = -EBADMSG;
+		return NL_SKIP;
+	}
+	if (ctx->on_reply) {
+		err = ctx->on_reply(attrs, ctx->arg);
+		if (err && !ctx->cb_err)
+			ctx->cb_err = err;
+	}
+	return NL_OK;
+}
+
+int s3f_nl_request(struct s3f_nl *nl, struct nl_msg *msg,
+		   s3f_nl_reply_fn on_reply, void *arg)
+{
+	struct request_ctx ctx = { .nl = nl, .on_reply = on_reply, .arg = arg };
+	struct nl_cb *cb;
+	int err;
+
+	nl->err = 0;
+	nl->errmsg[0] = '\0';
+	nlmsg_hdr(msg)->nlmsg_flags |= NLM_F_ACK;
+	cb = nl_cb_alloc(NL_CB_DEFAULT);
+	if (!cb) {
+		nlmsg_free(msg);
+		return -ENOMEM;
+	}
+	nl_cb_set(cb, NL_CB_VALID, NL_CB_CUSTOM, request_valid_cb, &ctx);
+	nl_cb_set(cb, NL_CB_ACK, NL_CB_CUSTOM, request_ack_cb, &ctx);
+	nl_cb_err(cb, NL_CB_CUSTOM, request_err_cb, &ctx);
+
+	err = nl_send_auto(nl->sock, msg);
+	nlmsg_free(msg);
+	if (err < 0) {
+		err = -EIO;
+		goto out_put_cb;
+	}
+	while (!ctx.done) {
+		err = nl_recvmsgs(nl->sock, cb);
+		if (err < 0 && !ctx.done) {
+			log_debug("netlink: receive: %s", nl_geterror(err));
+			err = -EIO;
+			goto out_put_cb;
+		}
+	}
+	err = nl->err ? nl->err : ctx.cb_err;
+out_put_cb:
+	nl_cb_put(cb);
+	return err;
+}
+
+struct upcall_ctx {
+	struct s3f_nl *nl;
+	s3f_nl_upcall_fn fn;
+	void *arg;
+};
+
+static int upcall_valid_cb(struct nl_msg *msg, void *arg)
+{
+	struct upcall_ctx *ctx = arg;
+	struct nlattr *attrs[S3F_ATTR_MAX + 1];
+	struct genlmsghdr *gh = nlmsg_data(nlmsg_hdr(msg));
+
+	if (genlmsg_parse(nlmsg_hdr(msg), 0, attrs, S3F_ATTR_MAX, s3f_nl_policy)) {
+		log_warn("netlink: malformed message from the kernel (cmd %u)",
+			 gh->cmd);
+		return NL_SKIP;
+	}
+	ctx->fn(ctx->nl, gh->cmd, attrs, ctx->arg);
+	return NL_OK;
+}
+
+/* A late REPLY's ENOENT, or any other refusal of something we sent. */
+static int upcall_err_cb(struct sockaddr_nl *who, struct nlmsgerr *e, void *arg)
+{
+	struct upcall_ctx *ctx = arg;
+
+	if (e->error == -ENOENT)
+		log_debug("netlink: reply for a request the kernel gave up on");
+	else if (e->error) {
+		copy_extack(ctx->nl, e);
+		log_warn("netlink: kernel refused a message: %s%s%s",
+			 strerror(-e->error), ctx->nl->errmsg[0] ? ": " : "",
+			 ctx->nl->errmsg);
+	}
+	return NL_SKIP;
+}
+
+int s3f_nl_receive(struct s3f_nl *nl, s3f_nl_upcall_fn fn, void *arg)
+{
+	struct upcall_ctx ctx = { .nl = nl, .fn = fn, .arg = arg };
+	struct nl_cb *cb;
+	int err;
+
+	cb = nl_cb_alloc(NL_CB_DEFAULT);
+	if (!cb)
+		return -ENOMEM;
+	nl_cb_set(cb, NL_CB_VALID, NL_CB_CUSTOM, upcall_valid_cb, &ctx);
+	nl_cb_err(cb, NL_CB_CUSTOM, upcall_err_cb, &ctx);
+	err = nl_recvmsgs(nl->sock, cb);
+	nl_cb_put(cb);
+	if (err < 0) {
+		/* NLE_NOMEM here is ENOBUFS: the kernel dropped upcalls */
+		log_warn("netlink: receive: %s", nl_geterror(err));
+		return -EIO;
+	}
+	return 0;
+}
+
+int s3f_nl_reply(struct s3f_nl *nl, uint64_t req_id, int error,
+		 struct nl_msg *msg)
+{
+	int err;
+
+	if (!msg)
+		msg = s3f_nl_msg(nl, S3F_CMD_REPLY);
+	if (!msg)
+		return -ENOMEM;
+	if (nla_put_u64(msg, S3F_ATTR_REQ_ID, req_id) ||
+	    nla_put_u32(msg, S3F_ATTR_ERRNO, (uint32_t)-error)) {
+		nlmsg_free(msg);
+		return -EMSGSIZE;
+	}
+	err = nl_send_auto(nl->sock, msg);
+	nlmsg_free(msg);
+	return err < 0 ? -EIO : 0;
+}
+
+static int status_reply(struct nlattr **attrs, void *arg)
+{
+	struct s3f_status *st = arg;
+
+	if (attrs[S3F_ATTR_HELPER_PID])
+		st->helper_pid = nla_get_u32(attrs[S3F_ATTR_HELPER_PID]);
+	if (attrs[S3F_ATTR_PROTO_VERSION])
+		st->proto_version = nla_get_u32(attrs[S3F_ATTR_PROTO_VERSION]);
+	if (attrs[S3F_ATTR_PENDING])
+		st->pending = nla_get_u32(attrs[S3F_ATTR_PENDING]);
+	if (attrs[S3F_ATTR_MOUNTS])
+		st->mounts = nla_get_u32(attrs[S3F_ATTR_MOUNTS]);
+	if (attrs[S3F_ATTR_PING_NS]) {
+		st->has_ping = true;
+		st->ping_ns = nla_get_u64(attrs[S3F_ATTR_PING_NS]);
+	}
+	return 0;
+}
+
+int s3f_nl_status(struct s3f_nl *nl, bool ping, struct s3f_status *st)
+{
+	struct nl_msg *msg;
+
+	memset(st, 0, sizeof(*st));
+	msg = s3f_nl_msg(nl, S3F_CMD_STATUS);
+	if (!msg)
+		return -ENOMEM;
+	if (ping && nla_put_flag(msg, S3F_ATTR_PING)) {
+		nlmsg_free(msg);
+		return -EMSGSIZE;
+	}
+	return s3f_nl_request(nl, msg, status_reply, st);
+}
+
+int s3f_nl_hello(struct s3f_nl *nl)
+{
+	struct nl_msg *msg;
+
+	msg = s3f_nl_msg(nl, S3F_CMD_HELLO);
+	if (!msg)
+		return -ENOMEM;
+	if (nla_put_u32(msg, S3F_ATTR_PROTO_VERSION, S3F_PROTOCOL_VERSION)) {
+		nlmsg_free(msg);
+		return -EMSGSIZE;
+	}
+	return s3f_nl_request(nl, msg, NULL, NULL);
+}
+
+int s3f_nl_goodbye(struct s3f_nl *nl)
+{
+	struct nl_msg *msg;
+
+	msg = s3f_nl_msg(nl, S3F_CMD_GOODBYE);
+	if (!msg)
+		return -ENOMEM;
+	return s3f_nl_request(nl, msg, NULL, NULL);
+}

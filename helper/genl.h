@@ -1,0 +1,77 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The helper's side of the s3f generic netlink family (libnl-genl-3).
+ * No S3 here: open, request/ack, receive upcalls, reply.
+ */
+#ifndef S3F_HELPER_GENL_H
+#define S3F_HELPER_GENL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <netlink/attr.h>
+#include <netlink/msg.h>
+
+#include "s3f.h"
+
+struct s3f_nl {
+	struct nl_sock *sock;
+	int family;
+	/* outcome of the last s3f_nl_request(), read by its caller */
+	int err;			/* 0 or -errno from the kernel */
+	char errmsg[256];		/* kernel's extended ack message, or "" */
+};
+
+/*
+ * Returns 0, -ENOENT when the s3f family is not registered (module not
+ * loaded), or another -errno; errbuf says what failed.
+ */
+int s3f_nl_open(struct s3f_nl *nl, char *errbuf, size_t errlen);
+void s3f_nl_close(struct s3f_nl *nl);
+int s3f_nl_fd(const struct s3f_nl *nl);
+
+/* A new message for cmd, or NULL on ENOMEM. */
+struct nl_msg *s3f_nl_msg(struct s3f_nl *nl, uint8_t cmd);
+
+typedef int (*s3f_nl_reply_fn)(struct nlattr **attrs, void *arg);
+
+/*
+ * Send msg (consumed) and wait for the kernel's answer; each reply
+ * message is parsed and handed to on_reply (may be NULL).  Returns 0 or
+ * the kernel's -errno (then nl->errmsg may explain it).
+ */
+int s3f_nl_request(struct s3f_nl *nl, struct nl_msg *msg,
+		   s3f_nl_reply_fn on_reply, void *arg);
+
+/* Daemon: one upcall from the kernel (cmd, parsed attrs). */
+typedef void (*s3f_nl_upcall_fn)(struct s3f_nl *nl, uint8_t cmd,
+				 struct nlattr **attrs, void *arg);
+
+/* Receive and dispatch what is queued on the socket.  0 or -errno. */
+int s3f_nl_receive(struct s3f_nl *nl, s3f_nl_upcall_fn fn, void *arg);
+
+/*
+ * Answer upcall req_id with error (0 or -errno).  msg, when not NULL,
+ * is a REPLY message already holding result attributes (from
+ * s3f_nl_msg(nl, S3F_CMD_REPLY)); it is consumed.
+ */
+int s3f_nl_reply(struct s3f_nl *nl, uint64_t req_id, int error,
+		 struct nl_msg *msg);
+
+struct s3f_status {
+	uint32_t helper_pid;
+	uint32_t proto_version;
+	uint32_t pending;
+	uint32_t mounts;
+	bool has_ping;
+	uint64_t ping_ns;
+};
+
+/* STATUS (optionally with a ping round trip through the helper). */
+int s3f_nl_status(struct s3f_nl *nl, bool ping, struct s3f_status *st);
+/* HELLO: register this socket as the helper. */
+int s3f_nl_hello(struct s3f_nl *nl);
+int s3f_nl_goodbye(struct s3f_nl *nl);
+
+#endif /* S3F_HELPER_GENL_H */

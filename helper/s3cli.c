@@ -1,0 +1,554 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * s3fctl s3: a small CLI over the S3 engine, so the engine can be used
+ * and tested without the kernel.
+ *
+ * Configuration comes from options, else the environment: S3F_ENDPOINT,
+ * S3F_BUCKET, S3F_ADDRESSING, AWS_REGION/AWS_DEFAULT_REGION/config
+ * file; credentials as s3fd finds them (creds.h).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "s3.h"
+#include "s3cli.h"
+
+#define MAX_META	32
+
+struct cli {
+	struct s3_config cfg;
+	const char *profile;
+	struct s3_client *client;
+	/* put/cp options */
+	struct s3_put_opts put;
+	struct s3_kv meta[MAX_META];
+	uint64_t part_size;
+	int jobs;
+	bool recursive;
+	int max_keys;
+	uint64_t range_off, range_len;
+};
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: s3fctl s3 [OPTIONS] COMMAND [ARGS]\n"
+		"\n"
+		"Commands:\n"
+		"  ls [-r] [--max-keys N] [PREFIX]   list (all pages): SIZE MTIME ETAG KEY,\n"
+		"                               tab-separated; \"PRE - - PREFIX\" for prefixes\n"
+		"  head KEY                     show size, ETag, dates, metadata\n"
+		"  get [--range OFF:LEN] KEY [FILE]   download (FILE default: stdout)\n"
+		"  put [PUT OPTIONS] FILE KEY   upload (multipart above --part-size)\n"
+		"  cp [PUT OPTIONS] SRC DST     server-side copy (UploadPartCopy with --part-size)\n"
+		"  rm KEY...                    delete\n"
+		"  mpu-create KEY               start a multipart upload, print its id\n"
+		"  mpu-abort KEY UPLOAD_ID      abort a multipart upload\n"
+		"\n"
+		"Options (default from the environment):\n"
+		"  --endpoint URL      S3F_ENDPOINT\n"
+		"  --bucket NAME       S3F_BUCKET\n"
+		"  --region NAME       AWS_REGION, AWS_DEFAULT_REGION, profile, us-east-1\n"
+		"  --profile NAME      credentials profile (AWS_PROFILE)\n"
+		"  --addressing path|virtual   S3F_ADDRESSING (default path)\n"
+		"  --retries N         retries for transient failures (default 5)\n"
+		"  --ca-file FILE      extra CA certificates for https\n"
+		"  --log-level L       error, warning (default), info, debug\n"
+		"PUT OPTIONS:\n"
+		"  --if-match ETAG     replace only that version (412 -> ESTALE)\n"
+		"  --if-none-match     create only (412 -> EEXIST)\n"
+		"  --meta NAME=VALUE   x-amz-meta-NAME (repeatable)\n"
+		"  --content-type T\n"
+		"  --part-size BYTES   multipart part size (min 5 MiB; default 8 MiB)\n"
+		"  --jobs N            parts in flight (default 4)\n");
+}
+
+enum {
+	OPT_ENDPOINT = 256, OPT_BUCKET, OPT_REGION, OPT_PROFILE, OPT_ADDRESSING,
+	OPT_RETRIES, OPT_LOG_LEVEL, OPT_IF_MATCH, OPT_IF_NONE_MATCH, OPT_META,
+	OPT_CONTENT_TYPE, OPT_PART_SIZE, OPT_JOBS, OPT_RANGE, OPT_MAX_KEYS,
+	OPT_CA_FILE,
+};
+
+static int parse_size(const char *s, uint64_t *out)
+{
+	char *end;
+	unsigned long long v;
+
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno || end == s)
+		return -1;
+	switch (*end) {
+	case 'k': case 'K': v <<= 10; end++; break;
+	case 'm': case 'M': v <<= 20; end++; break;
+	case 'g': case 'G': v <<= 30; end++; break;
+	default: break;
+	}
+	if (*end)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+static int add_meta(struct cli *cli, const char *arg)
+{
+	const char *eq = strchr(arg, '=');
+
+	if (!eq || eq == arg || cli->put.nmeta >= MAX_META)
+		return -1;
+	cli->meta[cli->put.nmeta].name = strndup(arg, eq - arg);
+	cli->meta[cli->put.nmeta].value = strdup(eq + 1);
+	cli->put.nmeta++;
+	cli->put.meta = cli->meta;
+	return 0;
+}
+
+static int parse_opts(struct cli *cli, int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "endpoint", required_argument, NULL, OPT_ENDPOINT },
+		{ "bucket", required_argument, NULL, OPT_BUCKET },
+		{ "region", required_argument, NULL, OPT_REGION },
+		{ "profile", required_argument, NULL, OPT_PROFILE },
+		{ "addressing", required_argument, NULL, OPT_ADDRESSING },
+		{ "retries", required_argument, NULL, OPT_RETRIES },
+		{ "log-level", required_argument, NULL, OPT_LOG_LEVEL },
+		{ "if-match", required_argument, NULL, OPT_IF_MATCH },
+		{ "if-none-match", no_argument, NULL, OPT_IF_NONE_MATCH },
+		{ "meta", required_argument, NULL, OPT_META },
+		{ "content-type", required_argument, NULL, OPT_CONTENT_TYPE },
+		{ "part-size", required_argument, NULL, OPT_PART_SIZE },
+		{ "jobs", required_argument, NULL, OPT_JOBS },
+		{ "range", required_argument, NULL, OPT_RANGE },
+		{ "max-keys", required_argument, NULL, OPT_MAX_KEYS },
+		{ "ca-file", required_argument, NULL, OPT_CA_FILE },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	enum log_level level;
+	char *colon;
+	int ch;
+
+	while ((ch = getopt_long(argc, argv, "+rh", longopts, NULL)) != -1) {
+		switch (ch) {
+		case OPT_ENDPOINT: cli->cfg.endpoint = optarg; break;
+		case OPT_BUCKET: cli->cfg.bucket = optarg; break;
+		case OPT_REGION: cli->cfg.region = optarg; break;
+		case OPT_PROFILE: cli->profile = optarg; break;
+		case OPT_ADDRESSING:
+			if (!strcmp(optarg, "virtual"))
+				cli->cfg.addressing = S3_ADDR_VIRTUAL;
+			else if (!strcmp(optarg, "path"))
+				cli->cfg.addressing = S3_ADDR_PATH;
+			else
+				goto bad;
+			break;
+		case OPT_RETRIES:
+			cli->cfg.max_retries = atoi(optarg);
+			if (cli->cfg.max_retries < 0)
+				goto bad;
+			if (!cli->cfg.max_retries)
+				cli->cfg.max_retries = -1;	/* explicit "none" */
+			break;
+		case OPT_LOG_LEVEL:
+			if (log_parse_level(optarg, &level))
+				goto bad;
+			log_set_level(level);
+			break;
+		case OPT_IF_MATCH: cli->put.if_match = optarg; break;
+		case OPT_IF_NONE_MATCH: cli->put.if_none_match = true; break;
+		case OPT_META:
+			if (add_meta(cli, optarg))
+				goto bad;
+			break;
+		case OPT_CONTENT_TYPE: cli->put.content_type = optarg; break;
+		case OPT_PART_SIZE:
+			if (parse_size(optarg, &cli->part_size))
+				goto bad;
+			break;
+		case OPT_JOBS: cli->jobs = atoi(optarg); break;
+		case OPT_RANGE:
+			colon = strchr(optarg, ':');
+			if (!colon)
+				goto bad;
+			*colon = '\0';
+			if (parse_size(optarg, &cli->range_off) ||
+			    parse_size(colon + 1, &cli->range_len))
+				goto bad;
+			break;
+		case OPT_MAX_KEYS:
+			cli->max_keys = atoi(optarg);
+			if (cli->max_keys <= 0)
+				goto bad;
+			break;
+		case OPT_CA_FILE: cli->cfg.ca_file = optarg; break;
+		case 'r': cli->recursive = true; break;
+		case 'h': usage(stdout); exit(0);
+		default: goto bad;
+		}
+	}
+	return 0;
+bad:
+	fprintf(stderr, "s3fctl s3: bad option or value (see --help)\n");
+	return -1;
+}
+
+static void fail(const char *what, const char *key, int err,
+		 const struct s3_result *res)
+{
+	char buf[512];
+
+	if (res && (res->http_status || res->code[0]))
+		fprintf(stderr, "s3fctl: %s %s: %s (%s)\n", what, key ? key : "",
+			s3_result_str(res, buf, sizeof(buf)), strerror(-err));
+	else
+		fprintf(stderr, "s3fctl: %s %s: %s\n", what, key ? key : "",
+			strerror(-err));
+}
+
+static void print_time(const struct timespec *ts)
+{
+	struct tm tm;
+	char buf[32];
+
+	gmtime_r(&ts->tv_sec, &tm);
+	strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	fputs(buf, stdout);
+}
+
+static int cmd_ls(struct cli *cli, int argc, char **argv)
+{
+	const char *prefix = argc > 0 ? argv[0] : "";
+	struct s3_list_result page;
+	struct s3_result res;
+	char *token = NULL;
+	size_t i;
+	int err;
+
+	do {
+		err = s3_list(cli->client, prefix, cli->recursive ? NULL : "/",
+			      token, cli->max_keys, &page, &res);
+		free(token);
+		token = NULL;
+		if (err) {
+			fail("ls", prefix, err, &res);
+			return 1;
+		}
+		for (i = 0; i < page.nprefixes; i++)
+			printf("PRE\t-\t-\t%s\n", page.prefixes[i]);
+		for (i = 0; i < page.nentries; i++) {
+			printf("%" PRIu64 "\t", page.entries[i].size);
+			print_time(&page.entries[i].last_modified);
+			printf("\t%s\t%s\n", page.entries[i].etag,
+			       page.entries[i].key);
+		}
+		if (page.truncated && page.next_token)
+			token = strdup(page.next_token);
+		s3_list_result_free(&page);
+	} while (token);
+	return 0;
+}
+
+static int cmd_head(struct cli *cli, int argc, char **argv)
+{
+	struct s3_object obj;
+	struct s3_result res;
+	size_t i;
+	int err;
+
+	if (argc != 1)
+		return -1;
+	err = s3_head(cli->client, argv[0], &obj, &res);
+	if (err) {
+		fail("head", argv[0], err, &res);
+		return 1;
+	}
+	printf("size: %" PRIu64 "\netag: %s\nlast-modified: ", obj.size, obj.etag);
+	print_time(&obj.last_modified);
+	printf("\ncontent-type: %s\n", obj.content_type ? obj.content_type : "");
+	for (i = 0; i < obj.nmeta; i++)
+		printf("meta-%s: %s\n", obj.meta[i].name, obj.meta[i].value);
+	s3_object_free(&obj);
+	return 0;
+}
+
+static int cmd_get(struct cli *cli, int argc, char **argv)
+{
+	struct s3_result res;
+	uint64_t written;
+	int fd = STDOUT_FILENO, err;
+
+	if (argc < 1 || argc > 2)
+		return -1;
+	if (argc == 2 && strcmp(argv[1], "-")) {
+		fd = open(argv[1], O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+		if (fd < 0) {
+			fprintf(stderr, "s3fctl: %s: %s\n", argv[1], strerror(errno));
+			return 1;
+		}
+	}
+	err = s3_get_to_fd(cli->client, argv[0], cli->range_off, cli->range_len,
+			   fd, &written, NULL, &res);
+	if (fd != STDOUT_FILENO && close(fd) && !err)
+		err = -errno;
+	if (err) {
+		fail("get", argv[0], err, &res);
+		return 1;
+	}
+	return 0;
+}
+
+static int cmd_put(struct cli *cli, int argc, char **argv)
+{
+	char etag[S3_ETAG_MAX];
+	struct s3_result res;
+	struct stat st;
+	int fd, err;
+
+	if (argc != 2)
+		return -1;
+	fd = open(argv[0], O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || fstat(fd, &st)) {
+		fprintf(stderr, "s3fctl: %s: %s\n", argv[0], strerror(errno));
+		return 1;
+	}
+	err = s3_upload_fd(cli->client, argv[1], fd, st.st_size,
+			   cli->part_size ? cli->part_size : 8 << 20,
+			   cli->jobs ? cli->jobs : 4, &cli->put, etag, &res);
+	close(fd);
+	if (err) {
+		fail("put", argv[1], err, &res);
+		return 1;
+	}
+	printf("%s\n", etag);
+	return 0;
+}
+
+/* Copy through UploadPartCopy, part_size bytes per part. */
+static int copy_multipart(struct cli *cli, const char *src, const char *dst,
+			  char etag[S3_ETAG_MAX], struct s3_result *res)
+{
+	struct s3_part *parts = NULL;
+	struct s3_object obj;
+	char *upload_id = NULL;
+	uint64_t off, n;
+	size_t nparts = 0, i;
+	int err;
+
+	err = s3_head(cli->client, src, &obj, res);
+	if (err)
+		return err;
+	n = (obj.size + cli->part_size - 1) / cli->part_size;
+	if (!n)
+		n = 1;
+	parts = calloc(n, sizeof(*parts));
+	err = -ENOMEM;
+	if (!parts)
+		goto out_free;
+	err = s3_mpu_create(cli->client, dst, &cli->put, &upload_id, res);
+	if (err)
+		goto out_free;
+	for (off = 0, i = 0; i < n; i++, off += cli->part_size) {
+		uint64_t len = obj.size - off < cli->part_size ?
+			       obj.size - off : cli->part_size;
+
+		parts[i].number = i + 1;
+		err = s3_mpu_upload_part_copy(cli->client, dst, upload_id, i + 1,
+					      src, off, len, obj.etag,
+					      parts[i].etag, res);
+		if (err)
+			goto out_abort;
+		nparts++;
+	}
+	err = s3_mpu_complete(cli->client, dst, upload_id, parts, nparts,
+			      &cli->put, etag, res);
+	if (!err)
+		goto out_free;
+out_abort:
+	s3_mpu_abort(cli->client, dst, upload_id, NULL);
+out_free:
+	free(upload_id);
+	free(parts);
+	s3_object_free(&obj);
+	return err;
+}
+
+static int cmd_cp(struct cli *cli, int argc, char **argv)
+{
+	char etag[S3_ETAG_MAX];
+	struct s3_result res;
+	int err;
+
+	if (argc != 2)
+		return -1;
+	if (cli->part_size)
+		err = copy_multipart(cli, argv[0], argv[1], etag, &res);
+	else
+		err = s3_copy(cli->client, argv[0], argv[1], &cli->put, etag, &res);
+	if (err) {
+		fail("cp", argv[1], err, &res);
+		return 1;
+	}
+	printf("%s\n", etag);
+	return 0;
+}
+
+static int cmd_rm(struct cli *cli, int argc, char **argv)
+{
+	struct s3_result res;
+	int i, err, status = 0;
+
+	if (argc < 1)
+		return -1;
+	for (i = 0; i < argc; i++) {
+		err = s3_delete(cli->client, argv[i], &res);
+		if (err) {
+			fail("rm", argv[i], err, &res);
+			status = 1;
+		}
+	}
+	return status;
+}
+
+static int cmd_mpu_create(struct cli *cli, int argc, char **argv)
+{
+	struct s3_result res;
+	char *id;
+	int err;
+
+	if (argc != 1)
+		return -1;
+	err = s3_mpu_create(cli->client, argv[0], &cli->put, &id, &res);
+	if (err) {
+		fail("mpu-create", argv[0], err, &res);
+		return 1;
+	}
+	printf("%s\n", id);
+	free(id);
+	return 0;
+}
+
+static int cmd_mpu_abort(struct cli *cli, int argc, char **argv)
+{
+	struct s3_result res;
+	int err;
+
+	if (argc != 2)
+		return -1;
+	err = s3_mpu_abort(cli->client, argv[0], argv[1], &res);
+	if (err) {
+		fail("mpu-abort", argv[0], err, &res);
+		return 1;
+	}
+	return 0;
+}
+
+static const struct {
+	const char *name;
+	int (*fn)(struct cli *cli, int argc, char **argv);
+} commands[] = {
+	{ "ls", cmd_ls },
+	{ "head", cmd_head },
+	{ "get", cmd_get },
+	{ "put", cmd_put },
+	{ "cp", cmd_cp },
+	{ "rm", cmd_rm },
+	{ "mpu-create", cmd_mpu_create },
+	{ "mpu-abort", cmd_mpu_abort },
+};
+
+static int open_client(struct cli *cli)
+{
+	struct s3_creds creds;
+	char errbuf[512];
+	char *region = NULL;
+	const char *env;
+	int err;
+
+	if (!cli->cfg.endpoint)
+		cli->cfg.endpoint = getenv("S3F_ENDPOINT");
+	if (!cli->cfg.bucket)
+		cli->cfg.bucket = getenv("S3F_BUCKET");
+	env = getenv("S3F_ADDRESSING");
+	if (env && !strcmp(env, "virtual"))
+		cli->cfg.addressing = S3_ADDR_VIRTUAL;
+	if (!cli->cfg.endpoint || !cli->cfg.bucket) {
+		fprintf(stderr, "s3fctl: need --endpoint and --bucket (or S3F_ENDPOINT, S3F_BUCKET)\n");
+		return -1;
+	}
+	if (!cli->cfg.region) {
+		region = s3_region_load(cli->profile);
+		cli->cfg.region = region;
+	}
+	err = s3_creds_load(cli->profile, &creds, errbuf, sizeof(errbuf));
+	if (err) {
+		fprintf(stderr, "s3fctl: credentials: %s\n", errbuf);
+		free(region);
+		return -1;
+	}
+	if (cli->cfg.max_retries < 0)
+		cli->cfg.max_retries = 0;
+	err = s3_client_new(&cli->cfg, &creds, &cli->client, errbuf, sizeof(errbuf));
+	s3_creds_free(&creds);
+	if (err)
+		fprintf(stderr, "s3fctl: %s\n", err == -ENOMEM ? "out of memory" : errbuf);
+	/* the client keeps its own copy of the region */
+	free(region);
+	cli->cfg.region = NULL;
+	return err ? -1 : 0;
+}
+
+int s3cli_main(int argc, char **argv)
+{
+	struct cli cli = { 0 };
+	size_t i;
+	int status = 2, ret;
+
+	log_init("s3fctl", false, LOG_LVL_WARN);
+	if (parse_opts(&cli, argc, argv))
+		return 2;
+	if (optind >= argc) {
+		usage(stderr);
+		return 2;
+	}
+	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		if (!strcmp(argv[optind], commands[i].name))
+			break;
+	if (i == sizeof(commands) / sizeof(commands[0])) {
+		fprintf(stderr, "s3fctl s3: unknown command \"%s\"\n", argv[optind]);
+		return 2;
+	}
+	/* command options may follow the command name */
+	argc -= optind;
+	argv += optind;
+	optind = 0;	/* glibc: re-initialise getopt for the second pass */
+	if (parse_opts(&cli, argc, argv))
+		return 2;
+	if (open_client(&cli))
+		goto out_free;
+	ret = commands[i].fn(&cli, argc - optind, argv + optind);
+	if (ret < 0) {
+		fprintf(stderr, "s3fctl s3 %s: wrong arguments (see --help)\n",
+			commands[i].name);
+		status = 2;
+	} else {
+		status = ret;
+	}
+	s3_client_free(cli.client);
+out_free:
+	for (i = 0; i < cli.put.nmeta; i++) {
+		free(cli.meta[i].name);
+		free(cli.meta[i].value);
+	}
+	return status;
+}

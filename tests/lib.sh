@@ -1,0 +1,51 @@
+# SPDX-License-Identifier: GPL-2.0
+# Shell test helpers: every check prints "PASS: name" or "FAIL: name: why",
+# which tests/run counts.  Source this file; call `finish` at the end.
+
+_failures=0
+
+pass() { printf 'PASS: %s\n' "$1"; }
+fail() { printf 'FAIL: %s: %s\n' "$1" "$2"; _failures=$((_failures + 1)); }
+
+# check NAME COMMAND...: passes when COMMAND succeeds.
+check() {
+	local name=$1
+	shift
+	if "$@" >/tmp/s3f-check.$$ 2>&1; then
+		pass "$name"
+	else
+		fail "$name" "\`$*\` failed: $(head -c 400 /tmp/s3f-check.$$ | tr '\n' ' ')"
+	fi
+	rm -f /tmp/s3f-check.$$
+}
+
+# check_eq NAME GOT WANT
+check_eq() {
+	if [ "$2" = "$3" ]; then
+		pass "$1"
+	else
+		fail "$1" "got '$(printf %s "$2" | head -c 300)', want '$(printf %s "$3" | head -c 300)'"
+	fi
+}
+
+# check_match NAME TEXT REGEX (grep -E)
+check_match() {
+	if printf '%s' "$2" | grep -Eq -- "$3"; then
+		pass "$1"
+	else
+		fail "$1" "'$(printf %s "$2" | head -c 300 | tr '\n' ' ')' does not match /$3/"
+	fi
+}
+
+# check_no_match NAME TEXT REGEX
+check_no_match() {
+	if printf '%s' "$2" | grep -Eq -- "$3"; then
+		fail "$1" "'$(printf %s "$2" | head -c 300 | tr '\n' ' ')' matches /$3/"
+	else
+		pass "$1"
+	fi
+}
+
+finish() {
+	[ "$_failures" -eq 0 ]
+}
