@@ -24,14 +24,20 @@ module:
 helper:
 	$(MAKE) -C helper
 
-check: all
+# Both install what they need first (apt, npm), so they work on a fresh machine.
+check:
+	scripts/install-deps
+	$(MAKE) all
 	tests/run
 
 demo:
+	scripts/install-deps
+	$(MAKE) all
 	scripts/demo
 
 clean:
 	@if [ -n "$(KDIR)" ] && [ -d "$(KDIR)" ]; then $(MAKE) -C $(KDIR) M=$(CURDIR) clean; fi
 	$(MAKE) -C helper clean
+	rm -f helper/tests/*.o
 
 .PHONY: all module helper check demo clean

@@ -312,6 +312,26 @@ static char *copy_source(struct s3_client *c, const char *src_key)
 	return src;
 }
 
+/* A copy answered 200 whose body is an <Error>: report it like any error. */
+static int copy_result(struct http_sink *sink, char etag[S3_ETAG_MAX],
+		       struct s3_result *res)
+{
+	struct s3_error_info einfo;
+	int err;
+
+	err = s3_xml_parse_copy(sink->data, sink->len, etag);
+	if (err != -EREMOTEIO)
+		return err;
+	if (!s3_xml_parse_error(sink->data, sink->len, &einfo)) {
+		snprintf(res->code, sizeof(res->code), "%s",
+			 einfo.code ? einfo.code : "InternalError");
+		snprintf(res->message, sizeof(res->message), "%s",
+			 einfo.message ? einfo.message : "");
+		s3_error_info_free(&einfo);
+	}
+	return -EIO;
+}
+
 int s3_copy(struct s3_client *c, const char *src_key, const char *dst_key,
 	    const struct s3_put_opts *opts, char etag[S3_ETAG_MAX],
 	    struct s3_result *res)
@@ -338,7 +358,7 @@ int s3_copy(struct s3_client *c, const char *src_key, const char *dst_key,
 		       &sink, &resp, res);
 	/* a copy can fail after its 200: the body then holds an <Error> */
 	if (!err)
-		err = s3_xml_parse_copy(sink.data, sink.len, resp.obj.etag);
+		err = copy_result(&sink, resp.obj.etag, res);
 	if (!err && etag)
 		memcpy(etag, resp.obj.etag, S3_ETAG_MAX);
 	if (err)
@@ -490,12 +510,26 @@ int s3_mpu_upload_part_copy(struct s3_client *c, const char *key,
 	err = do_write(c, "PUT", key, q, 2, extra, nextra, &empty, NULL, &sink,
 		       &resp, res);
 	if (!err)
-		err = s3_xml_parse_copy(sink.data, sink.len, etag);
+		err = copy_result(&sink, etag, res);
 	if (err)
 		log_failure("UPLOAD-PART-COPY", key, err, res);
 	http_response_free(&resp);
 	free(sink.data);
 	free(src);
+	return err;
+}
+
+/* RGW answers Complete with an empty ETag: ask the object itself. */
+static int complete_etag(struct s3_client *c, const char *key,
+			 char etag[S3_ETAG_MAX])
+{
+	struct s3_object obj;
+	int err;
+
+	err = s3_head(c, key, &obj, NULL);
+	if (!err)
+		memcpy(etag, obj.etag, S3_ETAG_MAX);
+	s3_object_free(&obj);
 	return err;
 }
 
@@ -518,7 +552,7 @@ int s3_mpu_complete(struct s3_client *c, const char *key, const char *upload_id,
 		res = &local;
 	xml = s3_xml_build_complete(parts, nparts);
 	if (!xml)
-		return -ENOMEM;
+		return errno ? -errno : -ENOMEM;	/* EINVAL: bad part list */
 	body = (struct s3_body){ .buf = xml, .fd = -1, .len = strlen(xml) };
 	if (opts) {
 		cond.if_match = opts->if_match;
@@ -546,6 +580,8 @@ int s3_mpu_complete(struct s3_client *c, const char *key, const char *upload_id,
 		}
 		s3_error_info_free(&einfo);
 	}
+	if (!err && etag && !etag[0])
+		err = complete_etag(c, key, etag);
 	if (err)
 		log_failure("COMPLETE-MULTIPART", key, err, res);
 	http_response_free(&resp);

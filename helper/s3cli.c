@@ -62,7 +62,7 @@ static void usage(FILE *f)
 		"  --addressing path|virtual   S3F_ADDRESSING (default path)\n"
 		"  --retries N         retries for transient failures (default 5)\n"
 		"  --ca-file FILE      extra CA certificates for https\n"
-		"  --log-level L       error, warning (default), info, debug\n"
+		"  --log-level L       error (default), warning, info, debug\n"
 		"PUT OPTIONS:\n"
 		"  --if-match ETAG     replace only that version (412 -> ESTALE)\n"
 		"  --if-none-match     create only (412 -> EEXIST)\n"
@@ -514,7 +514,8 @@ int s3cli_main(int argc, char **argv)
 	size_t i;
 	int status = 2, ret;
 
-	log_init("s3fctl", false, LOG_LVL_WARN);
+	/* failures are reported once, by the command itself */
+	log_init("s3fctl", false, LOG_LVL_ERR);
 	if (parse_opts(&cli, argc, argv))
 		return 2;
 	if (optind >= argc) {

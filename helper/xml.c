@@ -670,17 +670,24 @@ static int remote_error(const xmlNode *root, struct s3_error_info *err)
 
 /* ---- results holding one ETag or UploadId ---- */
 
-static int etag_field(const xmlNode *root, char etag[S3_ETAG_MAX])
+/*
+ * allow_empty: RGW answers CompleteMultipartUpload with an empty ETag
+ * element; the caller then asks the object for it.
+ */
+static int etag_field(const xmlNode *root, char etag[S3_ETAG_MAX],
+		      bool allow_empty)
 {
 	struct xml_field f = { .name = "ETag" };
 	int ret;
 
 	ret = xml_fields(root, &f, 1);
+	if (!ret && !f.text && allow_empty)
+		return 0;
 	if (!ret && !f.text)
 		ret = -EBADMSG;
 	if (!ret)
 		ret = etag_copy(etag, f.text);
-	if (!ret && !etag[0])
+	if (!ret && !etag[0] && !allow_empty)
 		ret = -EBADMSG;
 	if (ret)
 		etag[0] = '\0';
@@ -729,7 +736,7 @@ int s3_xml_parse_complete(const char *body, size_t len,
 		return ret;
 	root = xmlDocGetRootElement(doc);
 	if (xml_is(root, "CompleteMultipartUploadResult"))
-		ret = etag_field(root, etag);
+		ret = etag_field(root, etag, true);
 	else if (xml_is(root, "Error"))
 		ret = remote_error(root, err);
 	else
@@ -750,7 +757,7 @@ int s3_xml_parse_copy(const char *body, size_t len, char etag[S3_ETAG_MAX])
 		return ret;
 	root = xmlDocGetRootElement(doc);
 	if (xml_is(root, "CopyObjectResult") || xml_is(root, "CopyPartResult"))
-		ret = etag_field(root, etag);
+		ret = etag_field(root, etag, false);
 	else if (xml_is(root, "Error"))
 		ret = -EREMOTEIO;
 	else

@@ -28,9 +28,9 @@ check_eq() {
 	fi
 }
 
-# check_match NAME TEXT REGEX (grep -E)
+# check_match NAME TEXT REGEX (grep -E, over TEXT with newlines as spaces)
 check_match() {
-	if printf '%s' "$2" | grep -Eq -- "$3"; then
+	if printf '%s' "$2" | tr '\n' ' ' | grep -Eq -- "$3"; then
 		pass "$1"
 	else
 		fail "$1" "'$(printf %s "$2" | head -c 300 | tr '\n' ' ')' does not match /$3/"
@@ -39,7 +39,7 @@ check_match() {
 
 # check_no_match NAME TEXT REGEX
 check_no_match() {
-	if printf '%s' "$2" | grep -Eq -- "$3"; then
+	if printf '%s' "$2" | tr '\n' ' ' | grep -Eq -- "$3"; then
 		fail "$1" "'$(printf %s "$2" | head -c 300 | tr '\n' ' ')' matches /$3/"
 	else
 		pass "$1"

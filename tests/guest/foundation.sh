@@ -16,14 +16,14 @@ trap 'rm -rf "$work"' EXIT
 
 # --- the module ---
 check_match "guest: s3f.ko is loaded" "$(cat /proc/modules)" "^s3f "
-check_match "guest: s3f file system type registered" "$(cat /proc/filesystems)" "	s3f$"
+check_match "guest: s3f file system type registered" "$(cat /proc/filesystems)" "	s3f( |$)"
 check_match "guest: genl family registered" "$($CTL status 2>&1)" "module: loaded, protocol 1"
 
 # --- the helper the harness started ---
 helper_pid=$(pgrep -x s3fd | head -n1)
 out=$($CTL status --ping 2>&1); rc=$?
 check_eq "guest: status exits 0 with a helper" "$rc" 0
-check_match "guest: status names the helper's pid" "$out" "helper: pid $helper_pid$"
+check_match "guest: status names the helper's pid" "$out" "helper: pid $helper_pid( |$)"
 check_match "guest: ping round trip through the helper" "$out" "ping: [0-9]+ us"
 
 out=$($S3D --foreground 2>&1); rc=$?
@@ -75,7 +75,7 @@ printf 'guest object %s\n' "$(date +%s)" >"$work/obj"
 check "guest: engine put to s3rver" $CTL s3 put "$work/obj" "guest/obj one"
 $CTL s3 get "guest/obj one" "$work/obj.get" 2>/dev/null
 check "guest: engine get from s3rver" cmp "$work/obj" "$work/obj.get"
-check_match "guest: engine list on s3rver" "$($CTL s3 ls -r guest/ 2>&1)" "	guest/obj one$"
+check_match "guest: engine list on s3rver" "$($CTL s3 ls -r guest/ 2>&1)" "	guest/obj one( |$)"
 out=$(AWS_SECRET_ACCESS_KEY=wrong $CTL s3 head "guest/obj one" 2>&1); rc=$?
 check_match "guest: s3rver rejects a wrong secret" "$rc $out" "^1 .*403"
 check "guest: engine delete on s3rver" $CTL s3 rm "guest/obj one"
