@@ -683,6 +683,8 @@ static const char *curl_code_name(CURLcode rc)
 	case CURLE_SEND_ERROR:		return "SendError";
 	case CURLE_RECV_ERROR:		return "ConnectionReset";
 	case CURLE_PARTIAL_FILE:	return "PartialBody";
+	case CURLE_PEER_FAILED_VERIFICATION: return "CertificateRejected";
+	case CURLE_SSL_CONNECT_ERROR:	return "TLSHandshakeFailed";
 	default:			return "TransportError";
 	}
 }

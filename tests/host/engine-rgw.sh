@@ -139,6 +139,27 @@ out=$($S3 put --if-match "$etag1" "$work/v2" "$p/cond" 2>&1); rc=$?
 check_match "engine conditional: If-Match with the current ETag succeeds" "$rc $out" "^0 [0-9a-f]{32}( |$)"
 check_eq "engine conditional: object replaced" "$(xcurl "$S3F_ENDPOINT/$S3F_BUCKET/$p/cond")" "version 2"
 
+# --- addressing styles and https ---
+port=${S3F_ENDPOINT##*:}
+printf 'virtual' >"$work/virt"
+out=$($S3 --addressing virtual --endpoint "http://localhost:$port" put "$work/virt" "$p/virt key" 2>&1); rc=$?
+check_match "engine virtual-hosted addressing: put" "$rc $out" "^0 [0-9a-f]{32}"
+check_eq "engine virtual-hosted addressing: path-style reads it" "$($S3 get "$p/virt key" - 2>&1)" "virtual"
+check_match "engine virtual-hosted addressing: list" \
+	"$($S3 --addressing virtual --endpoint "http://localhost:$port" ls -r "$p/virt" 2>&1)" "	$p/virt key( |$)"
+if [ -n "${S3F_HTTPS_ENDPOINT:-}" ]; then
+	out=$($S3 --endpoint "$S3F_HTTPS_ENDPOINT" --ca-file "$S3F_CA_FILE" get "$p/small" "$work/tls" 2>&1); rc=$?
+	check_eq "engine https: get with the server's CA" "$rc" 0
+	check "engine https: same bytes" cmp "$work/small" "$work/tls"
+	out=$($S3 --endpoint "$S3F_HTTPS_ENDPOINT" --ca-file "$S3F_CA_FILE" put --part-size 5M "$work/big" "$p/tls-big" 2>&1); rc=$?
+	check_match "engine https: multipart put" "$rc $out" "^0 .*-3"
+	out=$($S3 --endpoint "$S3F_HTTPS_ENDPOINT" head "$p/small" 2>&1); rc=$?
+	check_match "engine https: an untrusted certificate is refused, not retried" \
+		"$rc $out" "^1 .*CertificateRejected"
+else
+	fail "engine https" "the RGW env file has no S3F_HTTPS_ENDPOINT"
+fi
+
 # --- delete ---
 $S3 rm "$p/small-copy"
 out=$($S3 head "$p/small-copy" 2>&1); rc=$?
@@ -160,7 +181,6 @@ out=$($S3 --endpoint http://127.0.0.1:1 --retries 1 head x 2>&1); rc=$?
 check_match "engine unreachable endpoint: connection refused" "$rc $out" "^1 .*ConnectionRefused"
 
 # --- retries through a proxy that resets connections, then says SlowDown ---
-port=${S3F_ENDPOINT##*:}
 start_proxy() {
 	rm -f "$work/proxy.out"
 	python3 "$top/tests/host/flaky-proxy.py" --target "$port" --lifetime 120 "$@" >"$work/proxy.out" &
