@@ -110,6 +110,19 @@ struct nl_msg *s3f_nl_msg(struct s3f_nl *nl, uint8_t cmd)
 	return msg;
 }
 
+/* A private copy of the socket's callbacks: keeps seq checks off. */
+static struct nl_cb *socket_cb_clone(struct s3f_nl *nl)
+{
+	struct nl_cb *scb, *cb;
+
+	scb = nl_socket_get_cb(nl->sock);	/* takes a reference */
+	if (!scb)
+		return NULL;
+	cb = nl_cb_clone(scb);
+	nl_cb_put(scb);
+	return cb;
+}
+
 struct request_ctx {
 	struct s3f_nl *nl;
 	s3f_nl_reply_fn on_reply;
@@ -192,7 +205,7 @@ int s3f_nl_request(struct s3f_nl *nl, struct nl_msg *msg,
 	nl->err = 0;
 	nl->errmsg[0] = '\0';
 	nlmsg_hdr(msg)->nlmsg_flags |= NLM_F_ACK;
-	cb = nl_cb_alloc(NL_CB_DEFAULT);
+	cb = socket_cb_clone(nl);
 	if (!cb) {
 		nlmsg_free(msg);
 		return -ENOMEM;
@@ -264,7 +277,7 @@ int s3f_nl_receive(struct s3f_nl *nl, s3f_nl_upcall_fn fn, void *arg)
 	struct nl_cb *cb;
 	int err;
 
-	cb = nl_cb_alloc(NL_CB_DEFAULT);
+	cb = socket_cb_clone(nl);
 	if (!cb)
 		return -ENOMEM;
 	nl_cb_set(cb, NL_CB_VALID, NL_CB_CUSTOM, upcall_valid_cb, &ctx);
