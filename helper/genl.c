@@ -85,6 +85,11 @@ out_free:
 
 void s3f_nl_close(struct s3f_nl *nl)
 {
+	int i;
+
+	for (i = 0; i < nl->ndeferred; i++)
+		nlmsg_free(nl->deferred[i]);
+	nl->ndeferred = 0;
 	if (nl->sock)
 		nl_socket_free(nl->sock);	/* closes the fd */
 	nl->sock = NULL;
@@ -124,6 +129,7 @@ static struct nl_cb *socket_cb_clone(struct s3f_nl *nl)
 }
 
 struct request_ctx {
+	uint8_t cmd;			/* the command we sent */
 	struct s3f_nl *nl;
 	s3f_nl_reply_fn on_reply;
 	void *arg;
@@ -176,11 +182,34 @@ static int request_ack_cb(struct nl_msg *msg, void *arg)
 	return NL_STOP;
 }
 
+/* Keep an upcall that arrived in the middle of a request for later. */
+static void defer_upcall(struct s3f_nl *nl, struct nl_msg *msg)
+{
+	struct nl_msg *copy;
+
+	if (nl->ndeferred == S3F_NL_DEFERRED_MAX) {
+		log_warn("netlink: too many upcalls during a request, one dropped (it will time out)");
+		return;
+	}
+	copy = nlmsg_convert(nlmsg_hdr(msg));
+	if (!copy) {
+		log_warn("netlink: out of memory, an upcall dropped (it will time out)");
+		return;
+	}
+	nl->deferred[nl->ndeferred++] = copy;
+}
+
 static int request_valid_cb(struct nl_msg *msg, void *arg)
 {
 	struct request_ctx *ctx = arg;
 	struct nlattr *attrs[S3F_ATTR_MAX + 1];
+	struct genlmsghdr *gh = nlmsg_data(nlmsg_hdr(msg));
 	int err;
+
+	if (gh->cmd != ctx->cmd) {
+		defer_upcall(ctx->nl, msg);
+		return NL_OK;
+	}
 
 	err = genlmsg_parse(nlmsg_hdr(msg), 0, attrs, S3F_ATTR_MAX, s3f_nl_policy);
 	if (err) {
@@ -202,6 +231,7 @@ int s3f_nl_request(struct s3f_nl *nl, struct nl_msg *msg,
 	struct nl_cb *cb;
 	int err;
 
+	ctx.cmd = ((struct genlmsghdr *)nlmsg_data(nlmsg_hdr(msg)))->cmd;
 	nl->err = 0;
 	nl->errmsg[0] = '\0';
 	nlmsg_hdr(msg)->nlmsg_flags |= NLM_F_ACK;
@@ -271,11 +301,25 @@ static int upcall_err_cb(struct sockaddr_nl *who, struct nlmsgerr *e, void *arg)
 	return NL_SKIP;
 }
 
+void s3f_nl_receive_deferred(struct s3f_nl *nl, s3f_nl_upcall_fn fn, void *arg)
+{
+	struct upcall_ctx ctx = { .nl = nl, .fn = fn, .arg = arg };
+	int i;
+
+	for (i = 0; i < nl->ndeferred; i++) {
+		upcall_valid_cb(nl->deferred[i], &ctx);
+		nlmsg_free(nl->deferred[i]);
+	}
+	nl->ndeferred = 0;
+}
+
 int s3f_nl_receive(struct s3f_nl *nl, s3f_nl_upcall_fn fn, void *arg)
 {
 	struct upcall_ctx ctx = { .nl = nl, .fn = fn, .arg = arg };
 	struct nl_cb *cb;
 	int err;
+
+	s3f_nl_receive_deferred(nl, fn, arg);
 
 	cb = socket_cb_clone(nl);
 	if (!cb)

@@ -15,9 +15,19 @@
 
 #include "s3f.h"
 
+#define S3F_NL_DEFERRED_MAX	256
+
 struct s3f_nl {
 	struct nl_sock *sock;
 	int family;
+	/*
+	 * Upcalls that arrived while s3f_nl_request() waited for its own
+	 * answer (the kernel resends queued requests the moment HELLO
+	 * registers us, before its ack); s3f_nl_receive() handles them
+	 * first.  Owned by the thread that calls both.
+	 */
+	struct nl_msg *deferred[S3F_NL_DEFERRED_MAX];
+	int ndeferred;
 	/* outcome of the last s3f_nl_request(), read by its caller */
 	int err;			/* 0 or -errno from the kernel */
 	char errmsg[256];		/* kernel's extended ack message, or "" */
@@ -47,6 +57,9 @@ int s3f_nl_request(struct s3f_nl *nl, struct nl_msg *msg,
 /* Daemon: one upcall from the kernel (cmd, parsed attrs). */
 typedef void (*s3f_nl_upcall_fn)(struct s3f_nl *nl, uint8_t cmd,
 				 struct nlattr **attrs, void *arg);
+
+/* Dispatch upcalls deferred during s3f_nl_request(). */
+void s3f_nl_receive_deferred(struct s3f_nl *nl, s3f_nl_upcall_fn fn, void *arg);
 
 /* Receive and dispatch what is queued on the socket.  0 or -errno. */
 int s3f_nl_receive(struct s3f_nl *nl, s3f_nl_upcall_fn fn, void *arg);

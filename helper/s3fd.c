@@ -23,6 +23,7 @@
 
 struct s3fd_opts {
 	bool foreground;
+	bool ignore_upcalls;	/* test hook: play a hung helper */
 	bool use_syslog;
 	enum log_level level;
 };
@@ -36,6 +37,8 @@ static void usage(FILE *f)
 		"  -f, --foreground     stay in the foreground, log to stderr\n"
 		"      --syslog         log to syslog (the default in the background)\n"
 		"  -l, --log-level L    error, warning, info (default), debug\n"
+		"      --test-ignore-upcalls  register but never answer (tests of\n"
+		"                       timeouts and helper restarts)\n"
 		"  -h, --help           this text\n");
 }
 
@@ -45,6 +48,7 @@ static int parse_args(int argc, char **argv, struct s3fd_opts *o)
 		{ "foreground", no_argument, NULL, 'f' },
 		{ "syslog", no_argument, NULL, 's' },
 		{ "log-level", required_argument, NULL, 'l' },
+		{ "test-ignore-upcalls", no_argument, NULL, 'I' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -64,6 +68,9 @@ static int parse_args(int argc, char **argv, struct s3fd_opts *o)
 				fprintf(stderr, "s3fd: unknown log level \"%s\"\n", optarg);
 				return -1;
 			}
+			break;
+		case 'I':
+			o->ignore_upcalls = true;
 			break;
 		case 'h':
 			usage(stdout);
@@ -85,9 +92,14 @@ static int parse_args(int argc, char **argv, struct s3fd_opts *o)
 static void handle_upcall(struct s3f_nl *nl, uint8_t cmd, struct nlattr **attrs,
 			  void *arg)
 {
+	const struct s3fd_opts *o = arg;
 	uint64_t id;
 	int err;
 
+	if (o->ignore_upcalls) {
+		log_info("upcall %u ignored (--test-ignore-upcalls)", cmd);
+		return;
+	}
 	if (!attrs[S3F_ATTR_REQ_ID]) {
 		log_warn("upcall %u without a request id, ignored", cmd);
 		return;
@@ -123,7 +135,7 @@ static int open_signalfd(void)
 }
 
 /* Returns the exit status. */
-static int serve(struct s3f_nl *nl, int sfd)
+static int serve(struct s3f_nl *nl, int sfd, const struct s3fd_opts *o)
 {
 	struct pollfd pfd[2] = {
 		{ .fd = s3f_nl_fd(nl), .events = POLLIN },
@@ -131,6 +143,9 @@ static int serve(struct s3f_nl *nl, int sfd)
 	};
 	struct signalfd_siginfo si;
 
+	/* upcalls that arrived while we registered */
+	if (nl->ndeferred)
+		s3f_nl_receive_deferred(nl, handle_upcall, (void *)o);
 	for (;;) {
 		if (poll(pfd, 2, -1) < 0) {
 			if (errno == EINTR)
@@ -151,7 +166,7 @@ static int serve(struct s3f_nl *nl, int sfd)
 			return 1;
 		}
 		if (pfd[0].revents & POLLIN)
-			s3f_nl_receive(nl, handle_upcall, NULL);
+			s3f_nl_receive(nl, handle_upcall, (void *)o);
 	}
 }
 
@@ -198,7 +213,7 @@ int main(int argc, char **argv)
 	log_info("registered with s3f.ko (protocol %d), pid %d",
 		 S3F_PROTOCOL_VERSION, (int)getpid());
 
-	status = serve(&nl, sfd);
+	status = serve(&nl, sfd, &o);
 	err = s3f_nl_goodbye(&nl);
 	if (err)
 		log_warn("goodbye: %s", strerror(-err));

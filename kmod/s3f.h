@@ -37,14 +37,13 @@ struct s3f_req;
 typedef int (*s3f_reply_fn)(struct s3f_req *req, struct genl_info *info);
 
 /*
- * One upcall.  Lifetime: kref; the waiter holds one reference, the
- * pending list holds another until the request is answered, times out
- * or is aborted.
+ * One upcall.  Lifetime: kref; the caller holds one reference, the
+ * pending list another from s3f_upcall_start() until the request is DONE.
  *
- * @node and @state are protected by s3f_conn.lock (upcall.c).  @error
- * and whatever @on_reply fills are written once, before @state becomes
- * S3F_REQ_DONE and @done is completed; the waiter reads them only after
- * seeing S3F_REQ_DONE.
+ * @node and @state are protected by s3f_conn.lock (upcall.c) while the
+ * request is on the pending list.  @error and whatever @on_reply fills
+ * are written once, before @on_done runs and @done completes; readers
+ * look at them only after that.
  */
 struct s3f_req {
 	struct kref ref;
@@ -52,13 +51,19 @@ struct s3f_req {
 	u64 id;
 	u8 cmd;
 	enum {
-		S3F_REQ_NEW,		/* built, not yet sent */
-		S3F_REQ_SENT,		/* on the pending list, helper has it */
-		S3F_REQ_DONE,		/* answered, timed out or aborted */
+		S3F_REQ_NEW,		/* built, not yet started */
+		S3F_REQ_QUEUED,		/* waiting for a helper to send it to */
+		S3F_REQ_SENT,		/* the current helper has it */
+		S3F_REQ_REPLYING,	/* off the list, on_reply running */
+		S3F_REQ_DONE,		/* answered, failed, timed out */
 	} state;
 	int error;
+	unsigned long deadline;		/* jiffies */
+	struct sk_buff *msg;		/* kept to resend to a new helper */
 	struct completion done;
 	s3f_reply_fn on_reply;
+	/* asynchronous requests: called once, when DONE, in any context that may sleep */
+	void (*on_done)(struct s3f_req *req);
 	void *priv;
 };
 
@@ -72,6 +77,7 @@ pid_t s3f_helper_pid(void);
 unsigned int s3f_upcall_pending(void);
 struct s3f_req *s3f_req_alloc(u8 cmd, s3f_reply_fn on_reply, void *priv);
 void s3f_req_put(struct s3f_req *req);
+void s3f_upcall_start(struct s3f_req *req, struct sk_buff *msg, long timeout);
 int s3f_upcall(struct s3f_req *req, struct sk_buff *msg, long timeout);
 int s3f_upcall_complete(u64 id, int error, struct genl_info *info);
 

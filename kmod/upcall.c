@@ -2,29 +2,39 @@
 /*
  * s3f upcalls: the kernel asks, the helper answers.
  *
- * Every request gets a 64-bit id, is put on the pending list and sent to
- * the registered helper by unicast.  The helper's REPLY names the id;
- * s3f_upcall_complete() finds the request, lets its on_reply hook read
- * the reply's attributes, and wakes the waiter.  A waiter never sleeps
- * forever: it waits killably with a timeout, and when the helper's
- * socket goes away (orderly GOODBYE or NETLINK_URELEASE when the process
- * dies) every pending request fails with -ENOTCONN.
+ * Every request gets a 64-bit id and a deadline, is put on the pending
+ * list and sent to the registered helper by unicast.  The helper's REPLY
+ * names the id; s3f_upcall_complete() takes the request off the list,
+ * lets its on_reply hook read the reply's attributes, and finishes it.
  *
- * No VFS here.
+ * A request never waits forever: a periodic scan fails those past their
+ * deadline with -ETIMEDOUT.  When the helper goes away (GOODBYE, or
+ * NETLINK_URELEASE when the process dies) its unanswered requests are
+ * kept, marked QUEUED, and sent again as soon as a new helper registers:
+ * every upcall carries all it needs (the mount's parameters included), so
+ * a new helper can serve it.  With no helper at all a new request fails
+ * at once with -ENOTCONN.
+ *
+ * Finishing a request calls its on_done hook (asynchronous requests, e.g.
+ * readahead) or wakes its waiter (s3f_upcall()).  No VFS here.
  */
 #include <linux/atomic.h>
+#include <linux/jiffies.h>
 #include <linux/sched.h>
 #include <linux/slab.h>
 #include <linux/spinlock.h>
+#include <linux/workqueue.h>
 
 #include "s3f.h"
+
+#define S3F_SCAN_INTERVAL	(HZ / 2)
 
 /*
  * The one helper connection.  The family is not netnsok, so the helper
  * always lives in init_net and is named by its socket's port id.
  *
  * @lock protects every field below and s3f_req.node / s3f_req.state of
- * requests on @pending.
+ * every request on @pending.
  */
 static struct s3f_conn {
 	spinlock_t lock;
@@ -40,9 +50,15 @@ static struct s3f_conn {
 
 static atomic64_t s3f_next_req_id = ATOMIC64_INIT(0);
 
+static void s3f_scan(struct work_struct *work);
+static DECLARE_DELAYED_WORK(s3f_scan_work, s3f_scan);
+
 static void s3f_req_release(struct kref *ref)
 {
-	kfree(container_of(ref, struct s3f_req, ref));
+	struct s3f_req *req = container_of(ref, struct s3f_req, ref);
+
+	nlmsg_free(req->msg);
+	kfree(req);
 }
 
 struct s3f_req *s3f_req_alloc(u8 cmd, s3f_reply_fn on_reply, void *priv)
@@ -68,106 +84,105 @@ void s3f_req_put(struct s3f_req *req)
 	kref_put(&req->ref, s3f_req_release);
 }
 
-/* Caller holds s3f_conn.lock and has seen req->state == S3F_REQ_SENT. */
-static void s3f_req_unlink(struct s3f_req *req)
+/* The request is DONE and off the list: report it, drop the list's ref. */
+static void s3f_req_finish(struct s3f_req *req, int error)
 {
-	list_del_init(&req->node);
-	s3f_conn.npending--;
+	req->error = error;
+	if (req->on_done)
+		req->on_done(req);
+	complete_all(&req->done);
+	s3f_req_put(req);
 }
 
 /*
- * End a request that nobody answered (timeout, signal, send failure).
- * If a reply is being processed right now the request is no longer
- * SENT and the replier finishes it instead.
+ * End a request nobody answered (deadline, signal).  If a reply is
+ * being processed right now the replier finishes it instead.
  */
 static void s3f_req_fail(struct s3f_req *req, int error)
 {
 	spin_lock(&s3f_conn.lock);
-	if (req->state != S3F_REQ_SENT) {
+	if (req->state != S3F_REQ_SENT && req->state != S3F_REQ_QUEUED) {
 		spin_unlock(&s3f_conn.lock);
 		return;
 	}
-	s3f_req_unlink(req);
+	list_del_init(&req->node);
+	s3f_conn.npending--;
 	req->state = S3F_REQ_DONE;
 	spin_unlock(&s3f_conn.lock);
 
-	req->error = error;
-	complete(&req->done);
-	s3f_req_put(req);		/* the pending list's reference */
-}
-
-/* Fail every pending request; caller holds s3f_conn.lock. */
-static void s3f_abort_pending_locked(struct list_head *out)
-{
-	struct s3f_req *req, *tmp;
-
-	list_for_each_entry_safe(req, tmp, &s3f_conn.pending, node) {
-		s3f_req_unlink(req);
-		req->state = S3F_REQ_DONE;
-		list_add_tail(&req->node, out);
-	}
-}
-
-static void s3f_end_requests(struct list_head *head, int error)
-{
-	struct s3f_req *req, *tmp;
-
-	list_for_each_entry_safe(req, tmp, head, node) {
-		list_del_init(&req->node);
-		req->error = error;
-		complete(&req->done);
-		s3f_req_put(req);
-	}
+	s3f_req_finish(req, error);
 }
 
 /*
- * Send @msg (which must carry @req's id, see s3f_genl_new_request()) to
- * the helper and wait for the answer.  Consumes @msg.  Returns the
- * helper's result (0 or -errno), -ENOTCONN without a helper or when it
- * went away, -ETIMEDOUT after @timeout, -EINTR on a fatal signal.
+ * Hand one copy of the request to the helper at @portid.  On failure the
+ * request goes back to QUEUED and the scan tries again (a full socket
+ * queue drains; a dead socket is followed by URELEASE and a new helper).
  */
-int s3f_upcall(struct s3f_req *req, struct sk_buff *msg, long timeout)
+static void s3f_req_send(struct s3f_req *req, u32 portid)
+{
+	struct sk_buff *skb;
+	int err = -ENOMEM;
+
+	skb = skb_clone(req->msg, GFP_KERNEL);
+	if (skb)
+		err = s3f_genl_send(&init_net, portid, skb);
+	if (!err)
+		return;
+
+	pr_debug("upcall %u id %llu: send failed (%d), queued\n",
+		 req->cmd, req->id, err);
+	spin_lock(&s3f_conn.lock);
+	if (req->state == S3F_REQ_SENT)
+		req->state = S3F_REQ_QUEUED;
+	spin_unlock(&s3f_conn.lock);
+}
+
+static void s3f_scan_schedule(void)
+{
+	mod_delayed_work(system_wq, &s3f_scan_work, S3F_SCAN_INTERVAL);
+}
+
+/*
+ * Start @req: its message is @msg (which must carry @req's id, see
+ * s3f_genl_new_request(); consumed).  Completion is reported through
+ * req->on_done and req->done; with no helper that happens before this
+ * returns.
+ */
+void s3f_upcall_start(struct s3f_req *req, struct sk_buff *msg, long timeout)
 {
 	u32 portid;
-	long left;
-	int err;
+
+	req->msg = msg;
+	req->deadline = jiffies + timeout;
+	kref_get(&req->ref);		/* for the pending list, until DONE */
 
 	spin_lock(&s3f_conn.lock);
 	if (!s3f_conn.connected) {
+		req->state = S3F_REQ_DONE;
 		spin_unlock(&s3f_conn.lock);
-		nlmsg_free(msg);
-		return -ENOTCONN;
+		s3f_req_finish(req, -ENOTCONN);
+		return;
 	}
 	portid = s3f_conn.portid;
-	kref_get(&req->ref);		/* for the pending list */
 	list_add_tail(&req->node, &s3f_conn.pending);
-	s3f_conn.npending++;
+	if (!s3f_conn.npending++)
+		s3f_scan_schedule();
 	req->state = S3F_REQ_SENT;
 	spin_unlock(&s3f_conn.lock);
 
-	err = s3f_genl_send(&init_net, portid, msg);
-	if (err) {
-		/* -ECONNREFUSED: the socket is gone; -EAGAIN: its queue is full */
-		pr_warn_ratelimited("upcall %u id %llu: send to helper failed: %d\n",
-				    req->cmd, req->id, err);
-		s3f_req_fail(req, err == -ECONNREFUSED ? -ENOTCONN : -EAGAIN);
-		goto out_wait;
-	}
+	s3f_req_send(req, portid);
+}
 
-	left = wait_for_completion_killable_timeout(&req->done, timeout);
-	if (left == 0) {
-		pr_warn_ratelimited("upcall %u id %llu: no reply from helper in %ld s\n",
-				    req->cmd, req->id, timeout / HZ);
-		s3f_req_fail(req, -ETIMEDOUT);
-	} else if (left < 0) {
+/*
+ * Send and wait.  Returns the helper's result (0 or -errno), -ENOTCONN
+ * without a helper, -ETIMEDOUT past @timeout, -EINTR on a fatal signal.
+ */
+int s3f_upcall(struct s3f_req *req, struct sk_buff *msg, long timeout)
+{
+	s3f_upcall_start(req, msg, timeout);
+	if (wait_for_completion_killable(&req->done))
 		s3f_req_fail(req, -EINTR);
-	}
-
-out_wait:
-	/*
-	 * Either we just failed it, or a reply or an abort owns it and
-	 * completes it without waiting on anything: this wait is short.
-	 */
+	/* a reply being processed completes without waiting on anything */
 	wait_for_completion(&req->done);
 	return req->error;
 }
@@ -187,20 +202,86 @@ int s3f_upcall_complete(u64 id, int error, struct genl_info *info)
 			break;
 		}
 	}
-	if (!found) {
+	if (!found || found->state != S3F_REQ_SENT) {
 		spin_unlock(&s3f_conn.lock);
 		return -ENOENT;
 	}
-	s3f_req_unlink(found);
-	found->state = S3F_REQ_DONE;	/* timeouts and aborts leave it alone */
+	list_del_init(&found->node);
+	s3f_conn.npending--;
+	found->state = S3F_REQ_REPLYING;  /* deadlines and aborts leave it alone */
 	spin_unlock(&s3f_conn.lock);
 
 	if (!error && found->on_reply)
 		error = found->on_reply(found, info);
-	found->error = error;
-	complete(&found->done);
-	s3f_req_put(found);		/* the pending list's reference */
+	found->state = S3F_REQ_DONE;
+	s3f_req_finish(found, error);
 	return 0;
+}
+
+/* Send every QUEUED request to the current helper, one at a time. */
+static void s3f_resend_queued(void)
+{
+	struct s3f_req *req;
+	u32 portid;
+	int budget = 4096;
+
+	while (budget--) {
+		spin_lock(&s3f_conn.lock);
+		req = NULL;
+		if (s3f_conn.connected) {
+			list_for_each_entry(req, &s3f_conn.pending, node)
+				if (req->state == S3F_REQ_QUEUED)
+					break;
+			if (list_entry_is_head(req, &s3f_conn.pending, node))
+				req = NULL;
+		}
+		if (!req) {
+			spin_unlock(&s3f_conn.lock);
+			return;
+		}
+		req->state = S3F_REQ_SENT;
+		kref_get(&req->ref);
+		portid = s3f_conn.portid;
+		spin_unlock(&s3f_conn.lock);
+
+		s3f_req_send(req, portid);
+		s3f_req_put(req);
+		if (req->state == S3F_REQ_QUEUED)
+			return;		/* the socket is full or gone: later */
+	}
+}
+
+/* Fail requests past their deadline, resend queued ones, rearm. */
+static void s3f_scan(struct work_struct *work)
+{
+	struct s3f_req *req, *tmp;
+	LIST_HEAD(expired);
+	bool again;
+
+	spin_lock(&s3f_conn.lock);
+	list_for_each_entry_safe(req, tmp, &s3f_conn.pending, node) {
+		if (time_before(jiffies, req->deadline))
+			continue;
+		list_move_tail(&req->node, &expired);
+		s3f_conn.npending--;
+		req->state = S3F_REQ_DONE;
+	}
+	spin_unlock(&s3f_conn.lock);
+
+	list_for_each_entry_safe(req, tmp, &expired, node) {
+		list_del_init(&req->node);
+		pr_warn_ratelimited("upcall %u id %llu: no reply from the helper in time\n",
+				    req->cmd, req->id);
+		s3f_req_finish(req, -ETIMEDOUT);
+	}
+
+	s3f_resend_queued();
+
+	spin_lock(&s3f_conn.lock);
+	again = s3f_conn.npending;
+	spin_unlock(&s3f_conn.lock);
+	if (again)
+		s3f_scan_schedule();
 }
 
 int s3f_helper_register(struct net *net, u32 portid, pid_t tgid)
@@ -220,22 +301,27 @@ int s3f_helper_register(struct net *net, u32 portid, pid_t tgid)
 	}
 	spin_unlock(&s3f_conn.lock);
 
-	if (err)
+	if (err) {
 		pr_warn("helper pid %d refused: pid %d is registered\n",
 			tgid, s3f_helper_pid());
-	else
-		pr_info("helper pid %d registered\n", tgid);
-	return err;
+		return err;
+	}
+	pr_info("helper pid %d registered\n", tgid);
+	/* what the previous helper left unanswered goes to this one */
+	mod_delayed_work(system_wq, &s3f_scan_work, 0);
+	return 0;
 }
 
 /*
- * The helper at (@net, @portid) is gone or said goodbye: forget it and
- * fail everything it had not answered.  Returns -ENOENT when that socket
- * was not the helper (every netlink socket's release comes through here).
+ * The helper at (@net, @portid) is gone or said goodbye: forget it; its
+ * unanswered requests wait (until their deadlines) for the next helper.
+ * Returns -ENOENT when that socket was not the helper (every netlink
+ * socket's release comes through here).
  */
 int s3f_helper_unregister(struct net *net, u32 portid)
 {
-	LIST_HEAD(aborted);
+	struct s3f_req *req;
+	unsigned int n = 0;
 	pid_t tgid;
 
 	spin_lock(&s3f_conn.lock);
@@ -247,11 +333,19 @@ int s3f_helper_unregister(struct net *net, u32 portid)
 	s3f_conn.connected = false;
 	tgid = s3f_conn.tgid;
 	s3f_conn.tgid = 0;
-	s3f_abort_pending_locked(&aborted);
+	list_for_each_entry(req, &s3f_conn.pending, node) {
+		if (req->state == S3F_REQ_SENT) {
+			req->state = S3F_REQ_QUEUED;
+			n++;
+		}
+	}
 	spin_unlock(&s3f_conn.lock);
 
-	s3f_end_requests(&aborted, -ENOTCONN);
-	pr_info("helper pid %d unregistered\n", tgid);
+	if (n)
+		pr_warn("helper pid %d gone with %u requests unanswered; they wait for a new helper\n",
+			tgid, n);
+	else
+		pr_info("helper pid %d unregistered\n", tgid);
 	return 0;
 }
 
@@ -294,12 +388,21 @@ int s3f_upcall_init(void)
 /* Module unload: the family is gone, so no reply can arrive any more. */
 void s3f_upcall_exit(void)
 {
+	struct s3f_req *req, *tmp;
 	LIST_HEAD(aborted);
 
+	cancel_delayed_work_sync(&s3f_scan_work);
 	spin_lock(&s3f_conn.lock);
 	s3f_conn.connected = false;
-	s3f_abort_pending_locked(&aborted);
+	list_for_each_entry_safe(req, tmp, &s3f_conn.pending, node) {
+		list_move_tail(&req->node, &aborted);
+		req->state = S3F_REQ_DONE;
+	}
+	s3f_conn.npending = 0;
 	spin_unlock(&s3f_conn.lock);
 
-	s3f_end_requests(&aborted, -ENOTCONN);
+	list_for_each_entry_safe(req, tmp, &aborted, node) {
+		list_del_init(&req->node);
+		s3f_req_finish(req, -ENOTCONN);
+	}
 }

@@ -75,6 +75,38 @@ enum s3f_cmd {
 	 * proves the whole request/reply path.
 	 */
 	S3F_CMD_PING,
+	/*
+	 * kernel -> helper upcall: check that the mount's bucket is usable
+	 * (it exists, the credentials are accepted, the endpoint answers).
+	 * Attrs: MOUNT.  Reply: ERRNO, and ERRMSG saying what failed.
+	 */
+	S3F_CMD_MOUNT,
+	/*
+	 * kernel -> helper upcall: what is KEY?  Attrs: MOUNT, KEY (no
+	 * trailing '/').  The helper looks for an object KEY and for keys
+	 * under KEY/ (a directory wins).  Reply: TYPE, SIZE, MTIME_NS, ETAG
+	 * and, from s3fs-fuse metadata when present, MODE, UID, GID; ERRNO
+	 * ENOENT when neither exists.
+	 */
+	S3F_CMD_LOOKUP,
+	/*
+	 * kernel -> helper upcall: one ListObjectsV2 page of a directory.
+	 * Attrs: MOUNT, KEY (the directory's prefix, "" or ending in '/'),
+	 * TOKEN (absent for the first page).  Reply: ENTRY nests (NAME,
+	 * TYPE, SIZE, MTIME_NS, ETAG) and TOKEN when more pages follow.
+	 * Names are raw key components; the kernel decides which are valid
+	 * file names.
+	 */
+	S3F_CMD_READDIR,
+	/*
+	 * kernel -> helper upcall: read [OFFSET, OFFSET+LENGTH) of KEY,
+	 * version ETAG.  Attrs: MOUNT, KEY, OFFSET, LENGTH, ETAG.  Reply:
+	 * DATA_ADDR and DATA_LEN, the address and length of the bytes in the
+	 * replying thread's memory: the REPLY handler copies them straight
+	 * into the page cache (one copy).  ERRNO ESTALE when the object is
+	 * no longer version ETAG.
+	 */
+	S3F_CMD_READ,
 
 	__S3F_CMD_MAX,
 };
@@ -91,9 +123,58 @@ enum s3f_attr {
 	S3F_ATTR_PAD,
 	S3F_ATTR_PING,			/* flag: STATUS also pings the helper */
 	S3F_ATTR_PING_NS,		/* u64, PING round trip in ns */
+	S3F_ATTR_MOUNT,			/* nest: S3F_MOUNT_ATTR_*, in every fs upcall */
+	S3F_ATTR_ERRMSG,		/* string: why a MOUNT failed */
+	S3F_ATTR_KEY,			/* string, object key, bucket-relative */
+	S3F_ATTR_TYPE,			/* u8, enum s3f_type */
+	S3F_ATTR_SIZE,			/* u64 */
+	S3F_ATTR_MTIME_NS,		/* s64, ns since the epoch */
+	S3F_ATTR_ETAG,			/* string, quotes stripped */
+	S3F_ATTR_MODE,			/* u32, full st_mode (s3fs x-amz-meta-mode) */
+	S3F_ATTR_UID,			/* u32 */
+	S3F_ATTR_GID,			/* u32 */
+	S3F_ATTR_ENTRY,			/* nest: NAME TYPE SIZE MTIME_NS ETAG */
+	S3F_ATTR_NAME,			/* string, one key component */
+	S3F_ATTR_TOKEN,			/* string, ListObjectsV2 continuation */
+	S3F_ATTR_OFFSET,		/* u64 */
+	S3F_ATTR_LENGTH,		/* u64 */
+	S3F_ATTR_DATA_ADDR,		/* u64, user address in the replying thread */
+	S3F_ATTR_DATA_LEN,		/* u64 */
 
 	__S3F_ATTR_MAX,
 };
 #define S3F_ATTR_MAX (__S3F_ATTR_MAX - 1)
+
+/*
+ * Every file system upcall carries its mount's parameters, so a helper
+ * that restarted needs no state from its predecessor: it builds (and
+ * caches, by MOUNT_ID) an S3 client from them.
+ */
+enum s3f_mount_attr {
+	S3F_MOUNT_ATTR_UNSPEC,
+	S3F_MOUNT_ATTR_ID,		/* u32, unique per superblock */
+	S3F_MOUNT_ATTR_BUCKET,		/* string */
+	S3F_MOUNT_ATTR_PREFIX,		/* string, "" or ending in '/' */
+	S3F_MOUNT_ATTR_ENDPOINT,	/* string, http:// or https:// URL */
+	S3F_MOUNT_ATTR_REGION,		/* string */
+	S3F_MOUNT_ATTR_PROFILE,		/* string, credentials profile, optional */
+	S3F_MOUNT_ATTR_ADDRESSING,	/* u8, enum s3f_addressing */
+
+	__S3F_MOUNT_ATTR_MAX,
+};
+#define S3F_MOUNT_ATTR_MAX (__S3F_MOUNT_ATTR_MAX - 1)
+
+enum s3f_addressing {
+	S3F_ADDRESSING_PATH,		/* http://host/bucket/key */
+	S3F_ADDRESSING_VIRTUAL,		/* http://bucket.host/key */
+};
+
+enum s3f_type {
+	S3F_TYPE_FILE = 1,		/* an object */
+	S3F_TYPE_DIR,			/* a "dir/" marker or keys under "dir/" */
+};
+
+/* Largest read one READ upcall asks for. */
+#define S3F_MAX_READ		(8 << 20)
 
 #endif /* _UAPI_LINUX_S3F_H */

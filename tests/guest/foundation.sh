@@ -70,6 +70,31 @@ check_eq "guest: helper exits 0 on SIGTERM" "$rc" 0
 check_match "guest: helper said goodbye" "$($CTL status 2>&1)" "helper: none"
 check_match "guest: helper logged its registration" "$(cat "$work/s3fd.log")" "registered with s3f.ko"
 
+# --- a hung helper: upcalls time out; in-flight ones go to the next helper ---
+$S3D --foreground --test-ignore-upcalls 2>>"$work/s3fd.log" &
+hung=$!
+for _ in $(seq 100); do $CTL status >/dev/null 2>&1 && break; sleep 0.1; done
+start=$(date +%s%N)
+out=$($CTL status --ping 2>&1); rc=$?
+elapsed=$(( ($(date +%s%N) - start) / 1000000 ))
+check_match "guest: an unanswered upcall times out (ETIMEDOUT)" "$rc $out" "^1 .*timed out"
+if [ "$elapsed" -ge 4000 ] && [ "$elapsed" -lt 15000 ]; then
+	pass "guest: the ping timeout is about 5 s (${elapsed} ms)"
+else
+	fail "guest: the ping timeout is about 5 s" "took ${elapsed} ms"
+fi
+$CTL status --ping >"$work/ping.out" 2>&1 &
+pinger=$!
+sleep 1
+kill -9 "$hung"
+wait "$hung" 2>/dev/null
+$S3D --foreground 2>>"$work/s3fd.log" &
+new_pid=$!
+wait "$pinger"; rc=$?
+check_match "guest: an upcall in flight when the helper died is answered by the next one" \
+	"$rc $(cat "$work/ping.out")" "^0 .*helper: pid $new_pid.*ping:"
+kill -TERM "$new_pid"; wait "$new_pid"
+
 # --- the S3 engine reaches the in-guest server (signatures verified) ---
 printf 'guest object %s\n' "$(date +%s)" >"$work/obj"
 check "guest: engine put to s3rver" $CTL s3 put "$work/obj" "guest/obj one"
