@@ -8,6 +8,7 @@
  * so the kernel's reason for a refusal reaches the log and the user.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -32,6 +33,12 @@ static struct nla_policy s3f_nl_policy[S3F_ATTR_MAX + 1] = {
 	[S3F_ATTR_MOUNTS]		= { .type = NLA_U32 },
 	[S3F_ATTR_PING]			= { .type = NLA_FLAG },
 	[S3F_ATTR_PING_NS]		= { .type = NLA_U64 },
+	[S3F_ATTR_MOUNT]		= { .type = NLA_NESTED },
+	[S3F_ATTR_KEY]			= { .type = NLA_STRING },
+	[S3F_ATTR_ETAG]			= { .type = NLA_STRING },
+	[S3F_ATTR_TOKEN]		= { .type = NLA_STRING },
+	[S3F_ATTR_OFFSET]		= { .type = NLA_U64 },
+	[S3F_ATTR_LENGTH]		= { .type = NLA_U64 },
 };
 
 static void set_buffers(struct nl_sock *sock)
@@ -53,6 +60,7 @@ int s3f_nl_open(struct s3f_nl *nl, char *errbuf, size_t errlen)
 	int err;
 
 	memset(nl, 0, sizeof(*nl));
+	pthread_mutex_init(&nl->send_lock, NULL);
 	nl->sock = nl_socket_alloc();
 	if (!nl->sock) {
 		snprintf(errbuf, errlen, "out of memory");
@@ -102,9 +110,14 @@ int s3f_nl_fd(const struct s3f_nl *nl)
 
 struct nl_msg *s3f_nl_msg(struct s3f_nl *nl, uint8_t cmd)
 {
+	return s3f_nl_msg_size(nl, cmd, 0);
+}
+
+struct nl_msg *s3f_nl_msg_size(struct s3f_nl *nl, uint8_t cmd, size_t size)
+{
 	struct nl_msg *msg;
 
-	msg = nlmsg_alloc();
+	msg = size ? nlmsg_alloc_size(size) : nlmsg_alloc();
 	if (!msg)
 		return NULL;
 	if (!genlmsg_put(msg, NL_AUTO_PORT, NL_AUTO_SEQ, nl->family, 0, 0, cmd,
@@ -350,9 +363,15 @@ int s3f_nl_reply(struct s3f_nl *nl, uint64_t req_id, int error,
 		nlmsg_free(msg);
 		return -EMSGSIZE;
 	}
+	pthread_mutex_lock(&nl->send_lock);
 	err = nl_send_auto(nl->sock, msg);
+	pthread_mutex_unlock(&nl->send_lock);
 	nlmsg_free(msg);
-	return err < 0 ? -EIO : 0;
+	if (err < 0) {
+		log_warn("netlink: cannot send a reply: %s", nl_geterror(err));
+		return -EIO;
+	}
+	return 0;
 }
 
 static int status_reply(struct nlattr **attrs, void *arg)

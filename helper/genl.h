@@ -6,6 +6,7 @@
 #ifndef S3F_HELPER_GENL_H
 #define S3F_HELPER_GENL_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -28,6 +29,8 @@ struct s3f_nl {
 	 */
 	struct nl_msg *deferred[S3F_NL_DEFERRED_MAX];
 	int ndeferred;
+	/* replies come from worker threads: one message at a time */
+	pthread_mutex_t send_lock;
 	/* outcome of the last s3f_nl_request(), read by its caller */
 	int err;			/* 0 or -errno from the kernel */
 	char errmsg[256];		/* kernel's extended ack message, or "" */
@@ -41,8 +44,9 @@ int s3f_nl_open(struct s3f_nl *nl, char *errbuf, size_t errlen);
 void s3f_nl_close(struct s3f_nl *nl);
 int s3f_nl_fd(const struct s3f_nl *nl);
 
-/* A new message for cmd, or NULL on ENOMEM. */
+/* A new message for cmd, or NULL on ENOMEM; _size for large ones. */
 struct nl_msg *s3f_nl_msg(struct s3f_nl *nl, uint8_t cmd);
+struct nl_msg *s3f_nl_msg_size(struct s3f_nl *nl, uint8_t cmd, size_t size);
 
 typedef int (*s3f_nl_reply_fn)(struct nlattr **attrs, void *arg);
 
@@ -65,7 +69,7 @@ void s3f_nl_receive_deferred(struct s3f_nl *nl, s3f_nl_upcall_fn fn, void *arg);
 int s3f_nl_receive(struct s3f_nl *nl, s3f_nl_upcall_fn fn, void *arg);
 
 /*
- * Answer upcall req_id with error (0 or -errno).  msg, when not NULL,
+ * Answer upcall req_id with error (0 or -errno); thread-safe.  msg, when not NULL,
  * is a REPLY message already holding result attributes (from
  * s3f_nl_msg(nl, S3F_CMD_REPLY)); it is consumed.
  */

@@ -53,6 +53,8 @@ static void print_fs_log(int fsfd)
 	ssize_t n;
 
 	while ((n = read(fsfd, buf, sizeof(buf) - 1)) > 0) {
+		while (n && buf[n - 1] == '\n')
+			n--;
 		buf[n] = '\0';
 		if (n > 2 && buf[1] == ' ')
 			fprintf(stderr, "mount.s3f: %s\n", buf + 2);

@@ -10,6 +10,7 @@
 #include <getopt.h>
 #include <inttypes.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,8 +21,13 @@
 
 #include "genl.h"
 #include "log.h"
+#include "ops.h"
+
+#define S3FD_DEFAULT_WORKERS	16
+#define S3FD_MAX_WORKERS	256
 
 struct s3fd_opts {
+	int workers;
 	bool foreground;
 	bool ignore_upcalls;	/* test hook: play a hung helper */
 	bool use_syslog;
@@ -31,12 +37,13 @@ struct s3fd_opts {
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"usage: s3fd [--foreground] [--syslog] [--log-level LEVEL]\n"
+		"usage: s3fd [--foreground] [--syslog] [--log-level LEVEL] [--workers N]\n"
 		"\n"
 		"The s3f helper daemon: does all S3 I/O for s3f.ko.\n"
 		"  -f, --foreground     stay in the foreground, log to stderr\n"
 		"      --syslog         log to syslog (the default in the background)\n"
 		"  -l, --log-level L    error, warning, info (default), debug\n"
+		"  -w, --workers N      S3 requests in parallel (default 16)\n"
 		"      --test-ignore-upcalls  register but never answer (tests of\n"
 		"                       timeouts and helper restarts)\n"
 		"  -h, --help           this text\n");
@@ -48,6 +55,7 @@ static int parse_args(int argc, char **argv, struct s3fd_opts *o)
 		{ "foreground", no_argument, NULL, 'f' },
 		{ "syslog", no_argument, NULL, 's' },
 		{ "log-level", required_argument, NULL, 'l' },
+		{ "workers", required_argument, NULL, 'w' },
 		{ "test-ignore-upcalls", no_argument, NULL, 'I' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -55,7 +63,8 @@ static int parse_args(int argc, char **argv, struct s3fd_opts *o)
 	int ch;
 
 	o->level = LOG_LVL_INFO;
-	while ((ch = getopt_long(argc, argv, "fl:h", longopts, NULL)) != -1) {
+	o->workers = S3FD_DEFAULT_WORKERS;
+	while ((ch = getopt_long(argc, argv, "fl:w:h", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'f':
 			o->foreground = true;
@@ -66,6 +75,14 @@ static int parse_args(int argc, char **argv, struct s3fd_opts *o)
 		case 'l':
 			if (log_parse_level(optarg, &o->level)) {
 				fprintf(stderr, "s3fd: unknown log level \"%s\"\n", optarg);
+				return -1;
+			}
+			break;
+		case 'w':
+			o->workers = atoi(optarg);
+			if (o->workers < 1 || o->workers > S3FD_MAX_WORKERS) {
+				fprintf(stderr, "s3fd: --workers must be 1..%d\n",
+					S3FD_MAX_WORKERS);
 				return -1;
 			}
 			break;
@@ -89,10 +106,94 @@ static int parse_args(int argc, char **argv, struct s3fd_opts *o)
 	return 0;
 }
 
+/*
+ * The work queue: the netlink thread parses upcalls into jobs, workers
+ * run them (S3 requests block) and send the replies.  queue.lock guards
+ * every field; a job belongs to the queue until a worker takes it.
+ */
+static struct {
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	struct job *head, **tail;
+	bool stopping;
+	struct s3f_nl *nl;
+} queue = {
+	.lock = PTHREAD_MUTEX_INITIALIZER,
+	.cond = PTHREAD_COND_INITIALIZER,
+	.tail = &queue.head,
+};
+
+static void queue_push(struct job *job)
+{
+	pthread_mutex_lock(&queue.lock);
+	job->next = NULL;
+	*queue.tail = job;
+	queue.tail = &job->next;
+	pthread_cond_signal(&queue.cond);
+	pthread_mutex_unlock(&queue.lock);
+}
+
+static void *worker_main(void *arg)
+{
+	struct job *job;
+
+	for (;;) {
+		pthread_mutex_lock(&queue.lock);
+		while (!queue.head && !queue.stopping)
+			pthread_cond_wait(&queue.cond, &queue.lock);
+		if (queue.stopping) {
+			pthread_mutex_unlock(&queue.lock);
+			return NULL;
+		}
+		job = queue.head;
+		queue.head = job->next;
+		if (!queue.head)
+			queue.tail = &queue.head;
+		pthread_mutex_unlock(&queue.lock);
+
+		job_run(queue.nl, job);
+		job_free(job);
+	}
+}
+
+/* Start n workers; returns how many started. */
+static int workers_start(struct s3f_nl *nl, pthread_t *tids, int n)
+{
+	int i;
+
+	queue.nl = nl;
+	for (i = 0; i < n; i++)
+		if (pthread_create(&tids[i], NULL, worker_main, NULL))
+			break;
+	return i;
+}
+
+/*
+ * Stop the workers after their current job.  Queued jobs are dropped
+ * unanswered: the kernel sends them again to the next helper.
+ */
+static void workers_stop(pthread_t *tids, int n)
+{
+	struct job *job;
+	int i;
+
+	pthread_mutex_lock(&queue.lock);
+	queue.stopping = true;
+	pthread_cond_broadcast(&queue.cond);
+	pthread_mutex_unlock(&queue.lock);
+	for (i = 0; i < n; i++)
+		pthread_join(tids[i], NULL);
+	while ((job = queue.head)) {
+		queue.head = job->next;
+		job_free(job);
+	}
+}
+
 static void handle_upcall(struct s3f_nl *nl, uint8_t cmd, struct nlattr **attrs,
 			  void *arg)
 {
 	const struct s3fd_opts *o = arg;
+	struct job *job;
 	uint64_t id;
 	int err;
 
@@ -110,6 +211,14 @@ static void handle_upcall(struct s3f_nl *nl, uint8_t cmd, struct nlattr **attrs,
 		log_debug("ping %" PRIu64, id);
 		err = 0;
 		break;
+	case S3F_CMD_MOUNT:
+	case S3F_CMD_LOOKUP:
+	case S3F_CMD_READDIR:
+	case S3F_CMD_READ:
+		job = job_parse(nl, cmd, attrs);
+		if (job)
+			queue_push(job);
+		return;
 	default:
 		log_warn("upcall %u (id %" PRIu64 ") not supported by this s3fd",
 			 cmd, id);
@@ -173,9 +282,10 @@ static int serve(struct s3f_nl *nl, int sfd, const struct s3fd_opts *o)
 int main(int argc, char **argv)
 {
 	struct s3fd_opts o = { 0 };
+	pthread_t tids[S3FD_MAX_WORKERS];
 	struct s3f_nl nl;
 	char errbuf[256];
-	int sfd, err, status;
+	int sfd, err, status, nworkers;
 
 	if (parse_args(argc, argv, &o))
 		return 2;
@@ -213,12 +323,20 @@ int main(int argc, char **argv)
 	log_info("registered with s3f.ko (protocol %d), pid %d",
 		 S3F_PROTOCOL_VERSION, (int)getpid());
 
-	status = serve(&nl, sfd, &o);
+	nworkers = workers_start(&nl, tids, o.workers);
+	if (!nworkers) {
+		log_err("cannot start worker threads");
+		status = 1;
+	} else {
+		status = serve(&nl, sfd, &o);
+	}
+	workers_stop(tids, nworkers);
 	err = s3f_nl_goodbye(&nl);
 	if (err)
 		log_warn("goodbye: %s", strerror(-err));
 out_close_nl:
 	s3f_nl_close(&nl);
+	mounts_cleanup();
 out_close_sfd:
 	close(sfd);
 	return status;

@@ -19,6 +19,18 @@
 
 #define S3F_PING_TIMEOUT	(5 * HZ)
 
+/* One listing entry, and the attributes of a LOOKUP reply. */
+const struct nla_policy s3f_entry_policy[S3F_ATTR_MAX + 1] = {
+	[S3F_ATTR_NAME]		= { .type = NLA_NUL_STRING, .len = S3F_MAX_KEY_LEN },
+	[S3F_ATTR_TYPE]		= NLA_POLICY_RANGE(NLA_U8, S3F_TYPE_FILE, S3F_TYPE_DIR),
+	[S3F_ATTR_SIZE]		= { .type = NLA_U64 },
+	[S3F_ATTR_MTIME_NS]	= { .type = NLA_S64 },
+	[S3F_ATTR_ETAG]		= { .type = NLA_NUL_STRING, .len = S3F_ETAG_MAX - 1 },
+	[S3F_ATTR_MODE]		= { .type = NLA_U32 },
+	[S3F_ATTR_UID]		= { .type = NLA_U32 },
+	[S3F_ATTR_GID]		= { .type = NLA_U32 },
+};
+
 static const struct nla_policy s3f_genl_policy[S3F_ATTR_MAX + 1] = {
 	[S3F_ATTR_PROTO_VERSION]	= { .type = NLA_U32 },
 	[S3F_ATTR_HELPER_PID]		= { .type = NLA_U32 },
@@ -28,6 +40,19 @@ static const struct nla_policy s3f_genl_policy[S3F_ATTR_MAX + 1] = {
 	[S3F_ATTR_MOUNTS]		= { .type = NLA_U32 },
 	[S3F_ATTR_PING]			= { .type = NLA_FLAG },
 	[S3F_ATTR_PING_NS]		= { .type = NLA_U64 },
+	/* REPLY results */
+	[S3F_ATTR_ERRMSG]		= { .type = NLA_NUL_STRING, .len = 512 },
+	[S3F_ATTR_TYPE]			= NLA_POLICY_RANGE(NLA_U8, S3F_TYPE_FILE, S3F_TYPE_DIR),
+	[S3F_ATTR_SIZE]			= { .type = NLA_U64 },
+	[S3F_ATTR_MTIME_NS]		= { .type = NLA_S64 },
+	[S3F_ATTR_ETAG]			= { .type = NLA_NUL_STRING, .len = S3F_ETAG_MAX - 1 },
+	[S3F_ATTR_MODE]			= { .type = NLA_U32 },
+	[S3F_ATTR_UID]			= { .type = NLA_U32 },
+	[S3F_ATTR_GID]			= { .type = NLA_U32 },
+	[S3F_ATTR_ENTRY]		= NLA_POLICY_NESTED(s3f_entry_policy),
+	[S3F_ATTR_TOKEN]		= { .type = NLA_NUL_STRING, .len = S3F_MAX_KEY_LEN },
+	[S3F_ATTR_DATA_ADDR]		= { .type = NLA_U64 },
+	[S3F_ATTR_DATA_LEN]		= { .type = NLA_U64 },
 };
 
 static struct genl_family s3f_genl_family;
@@ -200,6 +225,26 @@ struct sk_buff *s3f_genl_new_request(struct s3f_req *req, void **hdr)
 		return NULL;
 	}
 	return msg;
+}
+
+/* The mount's parameters: every file system upcall carries them. */
+int s3f_genl_put_mount(struct sk_buff *msg, struct s3f_sb_info *sbi)
+{
+	struct s3f_mount_opts *o = &sbi->opts;
+	struct nlattr *nest;
+
+	nest = nla_nest_start(msg, S3F_ATTR_MOUNT);
+	if (!nest ||
+	    nla_put_u32(msg, S3F_MOUNT_ATTR_ID, sbi->mount_id) ||
+	    nla_put_string(msg, S3F_MOUNT_ATTR_BUCKET, o->bucket) ||
+	    nla_put_string(msg, S3F_MOUNT_ATTR_PREFIX, o->prefix) ||
+	    nla_put_string(msg, S3F_MOUNT_ATTR_ENDPOINT, o->endpoint) ||
+	    nla_put_string(msg, S3F_MOUNT_ATTR_REGION, o->region) ||
+	    nla_put_string(msg, S3F_MOUNT_ATTR_PROFILE, o->profile) ||
+	    nla_put_u8(msg, S3F_MOUNT_ATTR_ADDRESSING, o->addressing))
+		return -EMSGSIZE;
+	nla_nest_end(msg, nest);
+	return 0;
 }
 
 int s3f_genl_send(struct net *net, u32 portid, struct sk_buff *msg)

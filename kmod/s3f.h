@@ -3,10 +3,17 @@
  * s3f: S3 behind the kernel page cache.  Private declarations of s3f.ko.
  *
  * Layout (one concern per file):
- *   super.c   module init/exit, file system type, fs_context, superblock
+ *   super.c   module init/exit, file system type, mount options, superblock
+ *   inode.c   s3f inodes: creation from attributes, getattr, revalidation
+ *   namei.c   lookup and dentry revalidation
+ *   dir.c     readdir over listing pages, priming the dcache
+ *   file.c    open (close-to-open revalidation), file operations
+ *   addr.c    read_folio and readahead: ranged GETs into the page cache
+ *   fsops.c   the file system upcalls: MOUNT, LOOKUP, READDIR, READ
+ *   keymap.c  which key components can be file names (pure)
  *   genl.c    the generic netlink family: policy, doit handlers, messages
- *   upcall.c  the helper connection: request ids, waits, timeouts,
- *             failing everything when the helper goes away.  No VFS.
+ *   upcall.c  the helper connection: request ids, deadlines, resending
+ *             to a new helper.  No VFS.
  */
 #ifndef _S3F_H
 #define _S3F_H
@@ -17,6 +24,7 @@
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/completion.h>
+#include <linux/fs.h>
 #include <linux/kref.h>
 #include <linux/list.h>
 #include <linux/types.h>
@@ -24,15 +32,86 @@
 
 #include "../uapi/s3f.h"
 
+#define S3F_MAGIC		0x53334653	/* "S3FS" */
+#define S3F_ETAG_MAX		130
+
 /* How long an upcall waits for the helper's reply before failing. */
 #define S3F_UPCALL_TIMEOUT	(30 * HZ)
+/* MOUNT: the helper gives up on the endpoint well before this. */
+#define S3F_MOUNT_TIMEOUT	(20 * HZ)
+/* One READ upcall covers at most this much (one ranged GET). */
+#define S3F_READ_CHUNK		(4 << 20)
+/* Readahead window: several READs in flight for a sequential reader. */
+#define S3F_READAHEAD		(32 << 20)
+
+/* Mount options (super.c); immutable once the superblock exists. */
+struct s3f_mount_opts {
+	char *bucket;
+	char *prefix;		/* "" or "a/b/" */
+	char *endpoint;		/* "" lets the helper choose AWS's for the region */
+	char *region;		/* "" lets the helper choose */
+	char *profile;		/* "" for the helper's default credentials */
+	u8 addressing;		/* enum s3f_addressing */
+	kuid_t uid;
+	kgid_t gid;
+	umode_t file_mode;	/* permission bits for objects without s3fs metadata */
+	umode_t dir_mode;
+	unsigned int ttl;	/* seconds attributes and lookups stay trusted */
+};
+
+struct s3f_sb_info {
+	struct s3f_mount_opts opts;
+	u32 mount_id;
+	atomic64_t lookups;		/* LOOKUP upcalls issued */
+	atomic64_t readdirs;		/* READDIR upcalls (listing pages) */
+	atomic64_t reads;		/* READ upcalls issued */
+	atomic64_t read_bytes;		/* bytes they brought in */
+};
+
+static inline struct s3f_sb_info *S3F_SB(struct super_block *sb)
+{
+	return sb->s_fs_info;
+}
+
+/* What the helper says about one key (LOOKUP, READDIR entries). */
+struct s3f_attrs {
+	u8 type;			/* enum s3f_type */
+	bool has_meta;			/* mode/uid/gid from s3fs metadata */
+	u64 size;
+	s64 mtime_ns;
+	u32 mode;
+	u32 uid;
+	u32 gid;
+	char etag[S3F_ETAG_MAX];
+};
+
+/*
+ * An s3f inode.  @key is the object's full key (the mount prefix
+ * included); a directory's ends in '/', the root's is the prefix.  Keys
+ * are set at creation and never change while the file system is
+ * read-only.  @lock protects @etag, @attr_time and the attribute fields
+ * of the VFS inode that revalidation updates (size, times, mode).
+ */
+struct s3f_inode {
+	struct inode vfs_inode;
+	char *key;
+	spinlock_t lock;
+	char etag[S3F_ETAG_MAX];
+	unsigned long attr_time;	/* jiffies of the last confirmation */
+	bool has_meta;
+};
+
+static inline struct s3f_inode *S3F_I(struct inode *inode)
+{
+	return container_of(inode, struct s3f_inode, vfs_inode);
+}
 
 struct s3f_req;
 
 /*
  * Called from the REPLY doit, in the helper's sendmsg context, with the
- * reply's attributes, before the waiter is woken.  Returns 0 or a
- * negative errno that becomes the request's result.
+ * reply's attributes, before the waiter is woken; req->error holds the
+ * helper's result (0 or -errno).  Returns the request's final result.
  */
 typedef int (*s3f_reply_fn)(struct s3f_req *req, struct genl_info *info);
 
@@ -81,10 +160,72 @@ void s3f_upcall_start(struct s3f_req *req, struct sk_buff *msg, long timeout);
 int s3f_upcall(struct s3f_req *req, struct sk_buff *msg, long timeout);
 int s3f_upcall_complete(u64 id, int error, struct genl_info *info);
 
+/* keymap.c */
+bool s3f_name_valid(const char *name, size_t len);
+
+/* inode.c */
+extern const struct inode_operations s3f_file_iops;
+extern const struct inode_operations s3f_dir_iops;
+int s3f_inode_cache_init(void);
+void s3f_inode_cache_exit(void);
+struct inode *s3f_alloc_inode(struct super_block *sb);
+void s3f_free_inode(struct inode *inode);
+struct inode *s3f_new_inode(struct super_block *sb, const char *key,
+			    const struct s3f_attrs *attrs);
+void s3f_inode_refresh(struct inode *inode, const struct s3f_attrs *attrs);
+bool s3f_inode_fresh(struct inode *inode);
+int s3f_inode_revalidate(struct inode *inode);
+char *s3f_child_key(struct inode *dir, const char *name, size_t len, bool is_dir);
+
+/* namei.c */
+extern const struct dentry_operations s3f_dentry_ops;
+struct dentry *s3f_lookup(struct inode *dir, struct dentry *dentry,
+			  unsigned int flags);
+
+/* dir.c */
+extern const struct file_operations s3f_dir_fops;
+
+/* file.c */
+extern const struct file_operations s3f_file_fops;
+
+/* addr.c */
+extern const struct address_space_operations s3f_aops;
+
+/* fsops.c */
+int s3f_op_mount(struct super_block *sb, char *errmsg, size_t errlen);
+int s3f_op_lookup(struct super_block *sb, const char *key,
+		  struct s3f_attrs *attrs);
+typedef int (*s3f_entry_fn)(void *arg, const char *name, size_t len,
+			    const struct s3f_attrs *attrs);
+int s3f_op_readdir(struct super_block *sb, const char *key, char **token,
+		   s3f_entry_fn fn, void *arg);
+/*
+ * One READ in flight: a run of locked page-cache folios of @inode
+ * starting at @pos.  The folios stay locked (which pins them and the
+ * inode) until s3f_read_done() marks them uptodate or not and unlocks.
+ */
+struct s3f_read {
+	struct inode *inode;
+	loff_t pos;
+	size_t len;			/* bytes asked of S3, clipped at EOF */
+	size_t span;			/* bytes the folios cover */
+	char etag[S3F_ETAG_MAX];	/* the version the page cache holds */
+	size_t filled;			/* bytes the reply brought */
+	unsigned int nr;
+	struct folio *folios[];
+};
+
+int s3f_op_read_start(struct super_block *sb, struct s3f_read *rd);
+/* addr.c: the reply's bytes into the folios; the end of a READ */
+int s3f_read_fill(struct s3f_read *rd, void __user *buf, size_t len);
+void s3f_read_done(struct s3f_read *rd, int error);
+
 /* genl.c */
 int s3f_genl_init(void);
 void s3f_genl_exit(void);
 struct sk_buff *s3f_genl_new_request(struct s3f_req *req, void **hdr);
+int s3f_genl_put_mount(struct sk_buff *msg, struct s3f_sb_info *sbi);
+extern const struct nla_policy s3f_entry_policy[S3F_ATTR_MAX + 1];
 int s3f_genl_send(struct net *net, u32 portid, struct sk_buff *msg);
 int s3f_ping(u64 *rtt_ns);
 

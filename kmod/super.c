@@ -1,39 +1,381 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * s3f: module init/exit and the file system type.
+ * s3f: module init/exit, the file system type, mount options and the
+ * superblock.
  *
- * The superblock and the read path arrive with the next protocol step;
- * until then a mount attempt fails cleanly, saying so through the
- * fs_context log (visible to mount(8) and in dmesg).
+ *   mount -t s3f BUCKET[/PREFIX] DIR -o endpoint=URL,region=R,...
+ *
+ * Documentation/mount-options.md lists the options.  A malformed or
+ * unknown option, a bucket the helper cannot reach, or no helper at all
+ * fails the mount with a message in the fs_context log (shown by
+ * mount.s3f, and in dmesg).
  */
 #include <linux/atomic.h>
+#include <linux/backing-dev.h>
+#include <linux/ctype.h>
 #include <linux/fs.h>
 #include <linux/fs_context.h>
+#include <linux/fs_parser.h>
 #include <linux/module.h>
+#include <linux/seq_file.h>
+#include <linux/slab.h>
+#include <linux/statfs.h>
 
 #include "s3f.h"
 
-/* Live s3f superblocks, for STATUS. */
+#define S3F_DEFAULT_TTL		5	/* seconds */
+
+/* Live s3f superblocks, for STATUS; mount ids. */
 static atomic_t s3f_mounts = ATOMIC_INIT(0);
+static atomic_t s3f_next_mount_id = ATOMIC_INIT(0);
 
 unsigned int s3f_mount_count(void)
 {
 	return atomic_read(&s3f_mounts);
 }
 
+enum s3f_param {
+	Opt_endpoint, Opt_region, Opt_profile, Opt_uid, Opt_gid,
+	Opt_file_mode, Opt_dir_mode, Opt_addressing, Opt_ttl,
+};
+
+static const struct constant_table s3f_addressing_table[] = {
+	{ "path",	S3F_ADDRESSING_PATH },
+	{ "virtual",	S3F_ADDRESSING_VIRTUAL },
+	{}
+};
+
+static const struct fs_parameter_spec s3f_fs_parameters[] = {
+	fsparam_string("endpoint",	Opt_endpoint),
+	fsparam_string("region",	Opt_region),
+	fsparam_string("profile",	Opt_profile),
+	fsparam_u32("uid",		Opt_uid),
+	fsparam_u32("gid",		Opt_gid),
+	fsparam_u32oct("file_mode",	Opt_file_mode),
+	fsparam_u32oct("dir_mode",	Opt_dir_mode),
+	fsparam_enum("addressing",	Opt_addressing, s3f_addressing_table),
+	fsparam_u32("ttl",		Opt_ttl),
+	{}
+};
+
+/* The fs_context's private data until fill_super takes the options. */
+struct s3f_fs_context {
+	struct s3f_mount_opts opts;
+};
+
+static void s3f_opts_free(struct s3f_mount_opts *o)
+{
+	kfree(o->bucket);
+	kfree(o->prefix);
+	kfree(o->endpoint);
+	kfree(o->region);
+	kfree(o->profile);
+	memset(o, 0, sizeof(*o));
+}
+
+/* Bucket names: 3-63 of [a-z0-9.-_], as S3 (and s3fs) accept. */
+static bool s3f_bucket_valid(const char *b, size_t len)
+{
+	size_t i;
+
+	if (len < 3 || len > S3F_MAX_BUCKET_LEN)
+		return false;
+	for (i = 0; i < len; i++)
+		if (!islower(b[i]) && !isdigit(b[i]) && b[i] != '.' &&
+		    b[i] != '-' && b[i] != '_')
+			return false;
+	return true;
+}
+
+/*
+ * "bucket" or "bucket/a/b[/]": the prefix becomes "a/b/".  Every prefix
+ * component must itself be a valid file name.
+ */
+static int s3f_parse_source(struct fs_context *fc, const char *src,
+			    struct s3f_mount_opts *o)
+{
+	const char *slash = strchr(src, '/'), *p, *q;
+	size_t blen = slash ? slash - src : strlen(src), plen;
+
+	if (!s3f_bucket_valid(src, blen))
+		return invalfc(fc, "\"%.*s\" is not a valid bucket name", (int)blen, src);
+	o->bucket = kstrndup(src, blen, GFP_KERNEL);
+	p = slash ? slash + 1 : "";
+	plen = strlen(p);
+	while (plen && p[plen - 1] == '/')
+		plen--;
+	for (q = p; q < p + plen;) {
+		const char *end = memchr(q, '/', p + plen - q);
+		size_t n = end ? end - q : (size_t)(p + plen - q);
+
+		if (!s3f_name_valid(q, n))
+			return invalfc(fc, "prefix \"%.*s\" has an empty, \".\" or \"..\" component",
+				       (int)plen, p);
+		q += n + 1;
+	}
+	if (plen + 1 > S3F_MAX_KEY_LEN / 2)
+		return invalfc(fc, "prefix is too long");
+	o->prefix = kasprintf(GFP_KERNEL, "%.*s%s", (int)plen, p, plen ? "/" : "");
+	if (!o->bucket || !o->prefix)
+		return -ENOMEM;
+	return 0;
+}
+
+/* A string option: replace the old value; check its characters. */
+static int s3f_set_string(struct fs_context *fc, char **dst,
+			  struct fs_parameter *param, const char *allowed)
+{
+	const char *v = param->string;
+	size_t i;
+
+	for (i = 0; v[i]; i++) {
+		if (!isalnum(v[i]) && !strchr(allowed, v[i]))
+			return invalfc(fc, "%s: character '%c' not allowed", param->key, v[i]);
+	}
+	kfree(*dst);
+	*dst = param->string;
+	param->string = NULL;
+	return 0;
+}
+
+static int s3f_parse_param(struct fs_context *fc, struct fs_parameter *param)
+{
+	struct s3f_mount_opts *o = &((struct s3f_fs_context *)fc->fs_private)->opts;
+	struct fs_parse_result result;
+	int opt;
+
+	if (!strcmp(param->key, "source")) {
+		if (param->type != fs_value_is_string)
+			return invalfc(fc, "source must be BUCKET[/PREFIX]");
+		if (o->bucket)
+			return invalfc(fc, "more than one source");
+		return s3f_parse_source(fc, param->string, o);
+	}
+	opt = fs_parse(fc, s3f_fs_parameters, param, &result);
+	if (opt < 0)
+		return opt;	/* fs_parse logged "Unknown parameter" etc. */
+
+	switch (opt) {
+	case Opt_endpoint:
+		if (strncmp(param->string, "http://", 7) &&
+		    strncmp(param->string, "https://", 8))
+			return invalfc(fc, "endpoint must be an http:// or https:// URL");
+		if (strlen(param->string) >= S3F_MAX_URL_LEN)
+			return invalfc(fc, "endpoint is too long");
+		return s3f_set_string(fc, &o->endpoint, param, ":/.-_[]%~");
+	case Opt_region:
+		return s3f_set_string(fc, &o->region, param, "-_");
+	case Opt_profile:
+		return s3f_set_string(fc, &o->profile, param, "-_.@+");
+	case Opt_uid:
+		o->uid = make_kuid(current_user_ns(), result.uint_32);
+		if (!uid_valid(o->uid))
+			return invalfc(fc, "uid=%u is not valid here", result.uint_32);
+		return 0;
+	case Opt_gid:
+		o->gid = make_kgid(current_user_ns(), result.uint_32);
+		if (!gid_valid(o->gid))
+			return invalfc(fc, "gid=%u is not valid here", result.uint_32);
+		return 0;
+	case Opt_file_mode:
+	case Opt_dir_mode:
+		if (result.uint_32 & ~07777)
+			return invalfc(fc, "%s must be permission bits (at most 07777)", param->key);
+		if (opt == Opt_file_mode)
+			o->file_mode = result.uint_32;
+		else
+			o->dir_mode = result.uint_32;
+		return 0;
+	case Opt_addressing:
+		o->addressing = result.uint_32;
+		return 0;
+	case Opt_ttl:
+		if (result.uint_32 > 86400)
+			return invalfc(fc, "ttl is at most 86400 seconds");
+		o->ttl = result.uint_32;
+		return 0;
+	}
+	return -EINVAL;
+}
+
+static int s3f_statfs(struct dentry *dentry, struct kstatfs *buf)
+{
+	/* S3 has no capacity to report: say "plenty", like other object mounts */
+	buf->f_type = S3F_MAGIC;
+	buf->f_bsize = PAGE_SIZE;
+	buf->f_frsize = PAGE_SIZE;
+	buf->f_blocks = 1ULL << 50 >> PAGE_SHIFT;	/* 1 PiB */
+	buf->f_bfree = buf->f_blocks;
+	buf->f_bavail = buf->f_blocks;
+	buf->f_files = 1ULL << 32;
+	buf->f_ffree = buf->f_files;
+	buf->f_namelen = S3F_MAX_NAME_LEN;
+	return 0;
+}
+
+static int s3f_show_options(struct seq_file *m, struct dentry *root)
+{
+	struct s3f_mount_opts *o = &S3F_SB(root->d_sb)->opts;
+
+	if (o->endpoint[0])
+		seq_show_option(m, "endpoint", o->endpoint);
+	if (o->region[0])
+		seq_show_option(m, "region", o->region);
+	if (o->profile[0])
+		seq_show_option(m, "profile", o->profile);
+	seq_printf(m, ",addressing=%s",
+		   o->addressing == S3F_ADDRESSING_VIRTUAL ? "virtual" : "path");
+	seq_printf(m, ",uid=%u,gid=%u,file_mode=%04o,dir_mode=%04o,ttl=%u",
+		   from_kuid_munged(&init_user_ns, o->uid),
+		   from_kgid_munged(&init_user_ns, o->gid),
+		   o->file_mode, o->dir_mode, o->ttl);
+	return 0;
+}
+
+static int s3f_show_devname(struct seq_file *m, struct dentry *root)
+{
+	struct s3f_mount_opts *o = &S3F_SB(root->d_sb)->opts;
+
+	seq_escape(m, o->bucket, " \t\n\\");
+	if (o->prefix[0]) {
+		seq_putc(m, '/');
+		seq_escape(m, o->prefix, " \t\n\\");
+	}
+	return 0;
+}
+
+/* /proc/self/mountstats: what this mount asked of S3. */
+static int s3f_show_stats(struct seq_file *m, struct dentry *root)
+{
+	struct s3f_sb_info *sbi = S3F_SB(root->d_sb);
+
+	seq_printf(m, " lookups %lld readdirs %lld reads %lld read_bytes %lld",
+		   (long long)atomic64_read(&sbi->lookups),
+		   (long long)atomic64_read(&sbi->readdirs),
+		   (long long)atomic64_read(&sbi->reads),
+		   (long long)atomic64_read(&sbi->read_bytes));
+	return 0;
+}
+
+static const struct super_operations s3f_sops = {
+	.alloc_inode	= s3f_alloc_inode,
+	.free_inode	= s3f_free_inode,
+	.statfs		= s3f_statfs,
+	.show_options	= s3f_show_options,
+	.show_devname	= s3f_show_devname,
+	.show_stats	= s3f_show_stats,
+};
+
+static int s3f_fill_super(struct super_block *sb, struct fs_context *fc)
+{
+	struct s3f_fs_context *ctx = fc->fs_private;
+	struct s3f_attrs root_attrs = { .type = S3F_TYPE_DIR };
+	struct s3f_sb_info *sbi;
+	struct inode *root;
+	char errmsg[256];
+	int err;
+
+	sbi = kzalloc(sizeof(*sbi), GFP_KERNEL);
+	if (!sbi)
+		return -ENOMEM;
+	sbi->opts = ctx->opts;
+	memset(&ctx->opts, 0, sizeof(ctx->opts));
+	sbi->mount_id = atomic_inc_return(&s3f_next_mount_id);
+	sb->s_fs_info = sbi;
+
+	sb->s_magic = S3F_MAGIC;
+	sb->s_op = &s3f_sops;
+	sb->s_d_op = &s3f_dentry_ops;
+	sb->s_maxbytes = MAX_LFS_FILESIZE;
+	sb->s_time_gran = 1;
+	/* the write path is not there yet: every write is EROFS, in the VFS */
+	sb->s_flags |= SB_RDONLY | SB_NOSEC;
+
+	err = super_setup_bdi(sb);
+	if (err)
+		return err;
+	sb->s_bdi->ra_pages = S3F_READAHEAD / PAGE_SIZE;
+	sb->s_bdi->io_pages = S3F_READAHEAD / PAGE_SIZE;
+
+	err = s3f_op_mount(sb, errmsg, sizeof(errmsg));
+	if (err == -ENOTCONN)
+		return errorfc(fc, "no s3fd helper is running (start s3fd)"), -ENOTCONN;
+	if (err)
+		return errorfc(fc, "%s: %s", sbi->opts.bucket,
+			       errmsg[0] ? errmsg : "the helper refused the mount"), err;
+
+	root = s3f_new_inode(sb, sbi->opts.prefix, &root_attrs);
+	if (IS_ERR(root))
+		return PTR_ERR(root);
+	sb->s_root = d_make_root(root);
+	if (!sb->s_root)
+		return -ENOMEM;
+	atomic_inc(&s3f_mounts);
+	return 0;
+}
+
 static int s3f_get_tree(struct fs_context *fc)
 {
-	return invalfc(fc, "mounting is not supported by this version of s3f.ko yet");
+	struct s3f_mount_opts *o = &((struct s3f_fs_context *)fc->fs_private)->opts;
+
+	if (!o->bucket)
+		return invalfc(fc, "no bucket: mount -t s3f BUCKET[/PREFIX] DIR");
+	if (!o->endpoint)
+		o->endpoint = kstrdup("", GFP_KERNEL);
+	if (!o->region)
+		o->region = kstrdup("", GFP_KERNEL);
+	if (!o->profile)
+		o->profile = kstrdup("", GFP_KERNEL);
+	if (!o->endpoint || !o->region || !o->profile)
+		return -ENOMEM;
+	return get_tree_nodev(fc, s3f_fill_super);
+}
+
+static void s3f_free_fc(struct fs_context *fc)
+{
+	struct s3f_fs_context *ctx = fc->fs_private;
+
+	if (ctx) {
+		s3f_opts_free(&ctx->opts);
+		kfree(ctx);
+	}
 }
 
 static const struct fs_context_operations s3f_context_ops = {
+	.parse_param	= s3f_parse_param,
 	.get_tree	= s3f_get_tree,
+	.free		= s3f_free_fc,
 };
 
 static int s3f_init_fs_context(struct fs_context *fc)
 {
+	struct s3f_fs_context *ctx;
+
+	ctx = kzalloc(sizeof(*ctx), GFP_KERNEL);
+	if (!ctx)
+		return -ENOMEM;
+	ctx->opts.uid = current_fsuid();
+	ctx->opts.gid = current_fsgid();
+	ctx->opts.file_mode = 0644;
+	ctx->opts.dir_mode = 0755;
+	ctx->opts.ttl = S3F_DEFAULT_TTL;
+	ctx->opts.addressing = S3F_ADDRESSING_PATH;
+	fc->fs_private = ctx;
 	fc->ops = &s3f_context_ops;
 	return 0;
+}
+
+static void s3f_kill_sb(struct super_block *sb)
+{
+	struct s3f_sb_info *sbi = S3F_SB(sb);
+
+	if (sb->s_root)
+		atomic_dec(&s3f_mounts);
+	kill_anon_super(sb);
+	if (sbi) {
+		s3f_opts_free(&sbi->opts);
+		kfree(sbi);
+	}
 }
 
 /* Not FS_USERNS_MOUNT: only the initial user namespace may mount s3f. */
@@ -41,7 +383,8 @@ static struct file_system_type s3f_fs_type = {
 	.owner			= THIS_MODULE,
 	.name			= "s3f",
 	.init_fs_context	= s3f_init_fs_context,
-	.kill_sb		= kill_anon_super,
+	.parameters		= s3f_fs_parameters,
+	.kill_sb		= s3f_kill_sb,
 };
 MODULE_ALIAS_FS("s3f");
 
@@ -49,9 +392,12 @@ static int __init s3f_init(void)
 {
 	int err;
 
-	err = s3f_upcall_init();
+	err = s3f_inode_cache_init();
 	if (err)
 		return err;
+	err = s3f_upcall_init();
+	if (err)
+		goto out_inode_cache;
 	err = s3f_genl_init();
 	if (err)
 		goto out_upcall_exit;
@@ -65,6 +411,8 @@ out_genl_exit:
 	s3f_genl_exit();
 out_upcall_exit:
 	s3f_upcall_exit();
+out_inode_cache:
+	s3f_inode_cache_exit();
 	return err;
 }
 
@@ -73,6 +421,7 @@ static void __exit s3f_exit(void)
 	unregister_filesystem(&s3f_fs_type);
 	s3f_genl_exit();
 	s3f_upcall_exit();
+	s3f_inode_cache_exit();
 	pr_info("unloaded\n");
 }
 

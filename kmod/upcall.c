@@ -211,7 +211,9 @@ int s3f_upcall_complete(u64 id, int error, struct genl_info *info)
 	found->state = S3F_REQ_REPLYING;  /* deadlines and aborts leave it alone */
 	spin_unlock(&s3f_conn.lock);
 
-	if (!error && found->on_reply)
+	/* on_reply sees failed replies too: they may explain themselves */
+	found->error = error;
+	if (found->on_reply)
 		error = found->on_reply(found, info);
 	found->state = S3F_REQ_DONE;
 	s3f_req_finish(found, error);

@@ -1,0 +1,316 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * s3fd's mount table.
+ *
+ * mounts_lock guards the list and every entry's refcount.  An entry's
+ * params and client are immutable after creation; an entry replaced (the
+ * same id with other parameters, after a module reload) is freed when
+ * its last user puts it.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "creds.h"
+#include "log.h"
+#include "mounts.h"
+#include "s3f.h"
+
+struct mount_entry {
+	struct mount_entry *next;
+	int refcnt;
+	bool listed;
+	struct mount_params params;
+	char *endpoint;			/* resolved */
+	char *creds_source;
+	struct s3_client *client;
+};
+
+static pthread_mutex_t mounts_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct mount_entry *mounts_head;	/* guarded by mounts_lock */
+
+static struct nla_policy mount_policy[S3F_MOUNT_ATTR_MAX + 1] = {
+	[S3F_MOUNT_ATTR_ID]		= { .type = NLA_U32 },
+	[S3F_MOUNT_ATTR_BUCKET]		= { .type = NLA_STRING },
+	[S3F_MOUNT_ATTR_PREFIX]		= { .type = NLA_STRING },
+	[S3F_MOUNT_ATTR_ENDPOINT]	= { .type = NLA_STRING },
+	[S3F_MOUNT_ATTR_REGION]		= { .type = NLA_STRING },
+	[S3F_MOUNT_ATTR_PROFILE]	= { .type = NLA_STRING },
+	[S3F_MOUNT_ATTR_ADDRESSING]	= { .type = NLA_U8 },
+};
+
+static char *attr_strdup(struct nlattr *a)
+{
+	return a ? strndup(nla_data(a), nla_len(a)) : strdup("");
+}
+
+int mount_params_parse(struct nlattr *nest, struct mount_params *mp)
+{
+	struct nlattr *tb[S3F_MOUNT_ATTR_MAX + 1];
+
+	memset(mp, 0, sizeof(*mp));
+	if (!nest || nla_parse_nested(tb, S3F_MOUNT_ATTR_MAX, nest, mount_policy) ||
+	    !tb[S3F_MOUNT_ATTR_ID] || !tb[S3F_MOUNT_ATTR_BUCKET])
+		return -EINVAL;
+	mp->id = nla_get_u32(tb[S3F_MOUNT_ATTR_ID]);
+	mp->bucket = attr_strdup(tb[S3F_MOUNT_ATTR_BUCKET]);
+	mp->prefix = attr_strdup(tb[S3F_MOUNT_ATTR_PREFIX]);
+	mp->endpoint = attr_strdup(tb[S3F_MOUNT_ATTR_ENDPOINT]);
+	mp->region = attr_strdup(tb[S3F_MOUNT_ATTR_REGION]);
+	mp->profile = attr_strdup(tb[S3F_MOUNT_ATTR_PROFILE]);
+	if (tb[S3F_MOUNT_ATTR_ADDRESSING])
+		mp->addressing = nla_get_u8(tb[S3F_MOUNT_ATTR_ADDRESSING]);
+	if (!mp->bucket || !mp->prefix || !mp->endpoint || !mp->region ||
+	    !mp->profile) {
+		mount_params_free(mp);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+void mount_params_free(struct mount_params *mp)
+{
+	free(mp->bucket);
+	free(mp->prefix);
+	free(mp->endpoint);
+	free(mp->region);
+	free(mp->profile);
+	memset(mp, 0, sizeof(*mp));
+}
+
+static bool params_equal(const struct mount_params *a, const struct mount_params *b)
+{
+	return a->id == b->id && a->addressing == b->addressing &&
+	       !strcmp(a->bucket, b->bucket) && !strcmp(a->prefix, b->prefix) &&
+	       !strcmp(a->endpoint, b->endpoint) && !strcmp(a->region, b->region) &&
+	       !strcmp(a->profile, b->profile);
+}
+
+static int params_copy(struct mount_params *dst, const struct mount_params *src)
+{
+	*dst = (struct mount_params){
+		.id = src->id,
+		.addressing = src->addressing,
+		.bucket = strdup(src->bucket),
+		.prefix = strdup(src->prefix),
+		.endpoint = strdup(src->endpoint),
+		.region = strdup(src->region),
+		.profile = strdup(src->profile),
+	};
+	if (!dst->bucket || !dst->prefix || !dst->endpoint || !dst->region ||
+	    !dst->profile) {
+		mount_params_free(dst);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+static void entry_free(struct mount_entry *me)
+{
+	s3_client_free(me->client);
+	mount_params_free(&me->params);
+	free(me->endpoint);
+	free(me->creds_source);
+	free(me);
+}
+
+/*
+ * Build a client for mp.  fast: for the mount probe (fail within a few
+ * seconds on a dead endpoint).
+ */
+static int make_client(const struct mount_params *mp, bool fast,
+		       struct s3_client **client, char **endpoint,
+		       char **creds_source, char *errbuf, size_t errlen)
+{
+	const char *profile = mp->profile[0] ? mp->profile : NULL;
+	struct s3_config cfg = { 0 };
+	struct s3_creds creds;
+	char *region;
+	int err;
+
+	region = mp->region[0] ? strdup(mp->region) : s3_region_load(profile);
+	if (!region)
+		return -ENOMEM;
+	if (mp->endpoint[0])
+		*endpoint = strdup(mp->endpoint);
+	else if (asprintf(endpoint, "https://s3.%s.amazonaws.com", region) < 0)
+		*endpoint = NULL;
+	if (!*endpoint) {
+		free(region);
+		return -ENOMEM;
+	}
+	err = s3_creds_load(profile, &creds, errbuf, errlen);
+	if (err) {
+		free(region);
+		return err == -ENOENT ? -ENOKEY : err;
+	}
+	cfg.endpoint = *endpoint;
+	cfg.region = region;
+	cfg.bucket = mp->bucket;
+	cfg.addressing = mp->addressing == S3F_ADDRESSING_VIRTUAL ?
+			 S3_ADDR_VIRTUAL : S3_ADDR_PATH;
+	if (fast) {
+		cfg.max_retries = 1;
+		cfg.connect_timeout_ms = 2000;
+		cfg.low_speed_time_s = 5;
+		cfg.retry_base_ms = 200;
+	}
+	err = s3_client_new(&cfg, &creds, client, errbuf, errlen);
+	if (!err && creds_source)
+		*creds_source = strdup(creds.source ? creds.source : "?");
+	s3_creds_free(&creds);
+	free(region);
+	return err;
+}
+
+struct mount_entry *mounts_get(const struct mount_params *mp, char *errbuf,
+			       size_t errlen, int *err)
+{
+	struct mount_entry *me, **pp, *fresh;
+
+	pthread_mutex_lock(&mounts_lock);
+	for (pp = &mounts_head; (me = *pp); pp = &me->next) {
+		if (me->params.id != mp->id)
+			continue;
+		if (params_equal(&me->params, mp)) {
+			me->refcnt++;
+			pthread_mutex_unlock(&mounts_lock);
+			return me;
+		}
+		/* the id was reused with other parameters: forget the old one */
+		*pp = me->next;
+		me->listed = false;
+		if (!--me->refcnt)
+			entry_free(me);
+		break;
+	}
+	pthread_mutex_unlock(&mounts_lock);
+
+	/* make the client outside the lock: loading credentials reads files */
+	fresh = calloc(1, sizeof(*fresh));
+	if (!fresh || params_copy(&fresh->params, mp)) {
+		free(fresh);
+		*err = -ENOMEM;
+		snprintf(errbuf, errlen, "out of memory");
+		return NULL;
+	}
+	*err = make_client(mp, false, &fresh->client, &fresh->endpoint,
+			   &fresh->creds_source, errbuf, errlen);
+	if (*err) {
+		entry_free(fresh);
+		return NULL;
+	}
+	fresh->refcnt = 2;		/* the list's and the caller's */
+	fresh->listed = true;
+
+	pthread_mutex_lock(&mounts_lock);
+	for (me = mounts_head; me; me = me->next) {
+		if (params_equal(&me->params, mp)) {
+			/* another thread made it meanwhile: use that one */
+			me->refcnt++;
+			pthread_mutex_unlock(&mounts_lock);
+			entry_free(fresh);
+			return me;
+		}
+	}
+	fresh->next = mounts_head;
+	mounts_head = fresh;
+	pthread_mutex_unlock(&mounts_lock);
+	log_info("mount %u: s3://%s/%s at %s, credentials from %s", mp->id,
+		 mp->bucket, mp->prefix, fresh->endpoint, fresh->creds_source);
+	return fresh;
+}
+
+void mounts_put(struct mount_entry *me)
+{
+	bool last;
+
+	pthread_mutex_lock(&mounts_lock);
+	last = !--me->refcnt;
+	pthread_mutex_unlock(&mounts_lock);
+	if (last)
+		entry_free(me);
+}
+
+struct s3_client *mount_client(struct mount_entry *me)
+{
+	return me->client;
+}
+
+const char *mount_endpoint(struct mount_entry *me)
+{
+	return me->endpoint;
+}
+
+const char *mount_creds_source(struct mount_entry *me)
+{
+	return me->creds_source;
+}
+
+int mounts_probe(const struct mount_params *mp, char *errbuf, size_t errlen)
+{
+	struct s3_list_result page;
+	struct s3_client *client = NULL;
+	struct s3_result res;
+	char *endpoint = NULL, *source = NULL, what[512];
+	int err;
+
+	err = make_client(mp, true, &client, &endpoint, &source, errbuf, errlen);
+	if (err) {
+		if (err == -ENOKEY) {
+			char tmp[512];
+
+			snprintf(tmp, sizeof(tmp), "no credentials: %s", errbuf);
+			snprintf(errbuf, errlen, "%s", tmp);
+		}
+		goto out_free;
+	}
+	err = s3_list(client, mp->prefix, "/", NULL, 1, &page, &res);
+	if (!err) {
+		s3_list_result_free(&page);
+		goto out_free;
+	}
+	s3_result_str(&res, what, sizeof(what));
+	switch (err) {
+	case -ENOENT:
+		snprintf(errbuf, errlen, "bucket \"%s\" does not exist at %s: %s",
+			 mp->bucket, endpoint, what);
+		break;
+	case -EACCES:
+		snprintf(errbuf, errlen, "access denied (credentials from %s): %s",
+			 source, what);
+		break;
+	case -ECONNREFUSED:
+	case -EHOSTUNREACH:
+	case -ETIMEDOUT:
+	case -ECONNRESET:
+	case -EPROTO:
+		snprintf(errbuf, errlen, "cannot reach the endpoint %s: %s",
+			 endpoint, what);
+		break;
+	default:
+		snprintf(errbuf, errlen, "bucket \"%s\" at %s: %s", mp->bucket,
+			 endpoint, what);
+		break;
+	}
+out_free:
+	s3_client_free(client);
+	free(endpoint);
+	free(source);
+	return err;
+}
+
+void mounts_cleanup(void)
+{
+	struct mount_entry *me;
+
+	pthread_mutex_lock(&mounts_lock);
+	while ((me = mounts_head)) {
+		mounts_head = me->next;
+		if (!--me->refcnt)
+			entry_free(me);
+	}
+	pthread_mutex_unlock(&mounts_lock);
+}

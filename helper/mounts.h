@@ -1,0 +1,53 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The mounts s3fd serves: an S3 client per s3f superblock, made from the
+ * parameters every file system upcall carries (so a restarted helper
+ * needs no state from its predecessor) and cached by mount id.
+ */
+#ifndef S3F_HELPER_MOUNTS_H
+#define S3F_HELPER_MOUNTS_H
+
+#include <stdint.h>
+
+#include <netlink/attr.h>
+
+#include "s3.h"
+
+struct mount_params {
+	uint32_t id;
+	char *bucket;
+	char *prefix;		/* "" or ending in '/' */
+	char *endpoint;		/* "" = AWS's endpoint for the region */
+	char *region;		/* "" = from the environment/profile */
+	char *profile;		/* "" = default credential chain */
+	int addressing;		/* enum s3f_addressing */
+};
+
+/* Parse the S3F_ATTR_MOUNT nest.  0 or -EINVAL. */
+int mount_params_parse(struct nlattr *nest, struct mount_params *mp);
+void mount_params_free(struct mount_params *mp);
+
+struct mount_entry;
+
+/*
+ * The client for mp, made on first use (credentials loaded then).
+ * Returns a referenced entry, or NULL with *err set and errbuf saying
+ * why.  Release with mounts_put().
+ */
+struct mount_entry *mounts_get(const struct mount_params *mp, char *errbuf,
+			       size_t errlen, int *err);
+void mounts_put(struct mount_entry *me);
+struct s3_client *mount_client(struct mount_entry *me);
+const char *mount_endpoint(struct mount_entry *me);
+const char *mount_creds_source(struct mount_entry *me);
+
+/*
+ * Check that the mount can work: the bucket exists, the credentials are
+ * accepted, the endpoint answers.  Fails fast (short timeouts, one
+ * retry).  0, or -errno with errbuf saying which.
+ */
+int mounts_probe(const struct mount_params *mp, char *errbuf, size_t errlen);
+
+void mounts_cleanup(void);
+
+#endif /* S3F_HELPER_MOUNTS_H */

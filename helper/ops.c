@@ -1,0 +1,455 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * s3fd's file system upcalls.
+ *
+ * Keys: the kernel sends full keys (the mount prefix included).  LOOKUP
+ * takes a key without a trailing '/': it is a directory when keys exist
+ * under "key/" (a "key/" marker counts), else a file when the object
+ * exists.  READDIR lists one page of a directory's prefix with delimiter
+ * '/'; when both an object "a" and keys under "a/" exist, the directory
+ * wins and the object is hidden (logged).
+ *
+ * Attributes follow s3fs-fuse: x-amz-meta-mode (decimal st_mode),
+ * -uid, -gid (decimal), -mtime (epoch seconds, a fraction allowed).
+ * Malformed values are ignored with a log line, never turned into 0.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "log.h"
+#include "ops.h"
+#include "s3.h"
+
+#define READDIR_PAGE	1000
+
+static char *attr_dup(struct nlattr *a)
+{
+	return a ? strndup(nla_data(a), nla_len(a)) : NULL;
+}
+
+struct job *job_parse(struct s3f_nl *nl, uint8_t cmd, struct nlattr **attrs)
+{
+	struct job *job;
+
+	job = calloc(1, sizeof(*job));
+	if (!job)
+		return NULL;
+	job->cmd = cmd;
+	job->id = nla_get_u64(attrs[S3F_ATTR_REQ_ID]);
+	if (mount_params_parse(attrs[S3F_ATTR_MOUNT], &job->mp))
+		goto out_bad;
+	job->key = attr_dup(attrs[S3F_ATTR_KEY]);
+	job->token = attr_dup(attrs[S3F_ATTR_TOKEN]);
+	job->etag = attr_dup(attrs[S3F_ATTR_ETAG]);
+	if (attrs[S3F_ATTR_OFFSET])
+		job->offset = nla_get_u64(attrs[S3F_ATTR_OFFSET]);
+	if (attrs[S3F_ATTR_LENGTH])
+		job->length = nla_get_u64(attrs[S3F_ATTR_LENGTH]);
+
+	switch (cmd) {
+	case S3F_CMD_MOUNT:
+		return job;
+	case S3F_CMD_LOOKUP:
+	case S3F_CMD_READDIR:
+		if (job->key)
+			return job;
+		break;
+	case S3F_CMD_READ:
+		if (job->key && job->length && job->length <= S3F_MAX_READ)
+			return job;
+		break;
+	}
+out_bad:
+	log_warn("upcall %u (id %" PRIu64 ") malformed", cmd, job->id);
+	s3f_nl_reply(nl, job->id, -EINVAL, NULL);
+	job_free(job);
+	return NULL;
+}
+
+void job_free(struct job *job)
+{
+	if (!job)
+		return;
+	mount_params_free(&job->mp);
+	free(job->key);
+	free(job->token);
+	free(job->etag);
+	free(job);
+}
+
+/* ---- s3fs-fuse metadata ---- */
+
+static bool parse_u32(const char *s, uint32_t *out)
+{
+	char *end;
+	unsigned long v;
+
+	if (!s || !*s)
+		return false;
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (errno || *end || v > UINT32_MAX || s[0] == '-')
+		return false;
+	*out = v;
+	return true;
+}
+
+/* "1700000000" or "1700000000.25" -> ns */
+static bool parse_mtime(const char *s, int64_t *ns)
+{
+	char *end;
+	long long sec;
+	int64_t frac = 0, scale = 100000000;
+
+	if (!s || !*s)
+		return false;
+	errno = 0;
+	sec = strtoll(s, &end, 10);
+	if (errno || (*end && *end != '.'))
+		return false;
+	if (*end == '.') {
+		for (end++; *end >= '0' && *end <= '9'; end++) {
+			frac += (*end - '0') * scale;
+			scale /= 10;
+		}
+		if (*end)
+			return false;
+	}
+	*ns = sec * 1000000000LL + frac;
+	return true;
+}
+
+struct attrs {
+	int type;
+	uint64_t size;
+	int64_t mtime_ns;
+	const char *etag;
+	bool has_meta;
+	uint32_t mode, uid, gid;
+};
+
+static void attrs_from_object(const char *key, const struct s3_object *obj,
+			      struct attrs *a)
+{
+	const char *mode = s3_object_meta(obj, "mode");
+	const char *uid = s3_object_meta(obj, "uid");
+	const char *gid = s3_object_meta(obj, "gid");
+	const char *mtime = s3_object_meta(obj, "mtime");
+
+	a->size = obj->size;
+	a->etag = obj->etag;
+	a->mtime_ns = obj->last_modified.tv_sec * 1000000000LL +
+		      obj->last_modified.tv_nsec;
+	if (mtime && !parse_mtime(mtime, &a->mtime_ns))
+		log_warn("%s: ignoring malformed x-amz-meta-mtime \"%s\"", key, mtime);
+	if (!mode && !uid && !gid)
+		return;
+	a->has_meta = parse_u32(mode, &a->mode) && parse_u32(uid, &a->uid) &&
+		      parse_u32(gid, &a->gid);
+	/* s3fs writes all three; a partial or malformed set is ignored whole */
+	if (!a->has_meta)
+		log_warn("%s: ignoring incomplete or malformed s3fs metadata (mode \"%s\" uid \"%s\" gid \"%s\")",
+			 key, mode ? mode : "", uid ? uid : "", gid ? gid : "");
+	if (a->has_meta && S_ISDIR(a->mode))
+		a->type = S3F_TYPE_DIR;
+}
+
+static int put_attrs(struct nl_msg *msg, const struct attrs *a)
+{
+	if (nla_put_u8(msg, S3F_ATTR_TYPE, a->type) ||
+	    nla_put_u64(msg, S3F_ATTR_SIZE, a->size) ||
+	    nla_put_s64(msg, S3F_ATTR_MTIME_NS, a->mtime_ns) ||
+	    (a->etag && a->etag[0] && nla_put_string(msg, S3F_ATTR_ETAG, a->etag)))
+		return -EMSGSIZE;
+	if (a->has_meta &&
+	    (nla_put_u32(msg, S3F_ATTR_MODE, a->mode) ||
+	     nla_put_u32(msg, S3F_ATTR_UID, a->uid) ||
+	     nla_put_u32(msg, S3F_ATTR_GID, a->gid)))
+		return -EMSGSIZE;
+	return 0;
+}
+
+/* ---- MOUNT ---- */
+
+static void op_mount(struct s3f_nl *nl, struct job *job)
+{
+	struct nl_msg *msg;
+	char errbuf[512];
+	int err;
+
+	err = mounts_probe(&job->mp, errbuf, sizeof(errbuf));
+	if (err)
+		log_warn("mount %u: s3://%s/%s: %s", job->mp.id, job->mp.bucket,
+			 job->mp.prefix, errbuf);
+	else
+		log_info("mount %u: s3://%s/%s checked", job->mp.id,
+			 job->mp.bucket, job->mp.prefix);
+	msg = s3f_nl_msg(nl, S3F_CMD_REPLY);
+	if (msg && err && nla_put_string(msg, S3F_ATTR_ERRMSG, errbuf)) {
+		nlmsg_free(msg);
+		msg = NULL;
+	}
+	s3f_nl_reply(nl, job->id, err, msg);
+}
+
+/* ---- LOOKUP ---- */
+
+static int lookup_dir(struct s3_client *c, const char *key, struct attrs *a,
+		      struct s3_object *marker)
+{
+	struct s3_list_result page;
+	char *prefix;
+	bool has_marker;
+	int err;
+
+	if (asprintf(&prefix, "%s/", key) < 0)
+		return -ENOMEM;
+	err = s3_list(c, prefix, "/", NULL, 1, &page, NULL);
+	if (err)
+		goto out_free;
+	if (!page.nentries && !page.nprefixes) {
+		err = -ENOENT;
+		goto out_list;
+	}
+	a->type = S3F_TYPE_DIR;
+	has_marker = page.nentries && !strcmp(page.entries[0].key, prefix);
+	if (has_marker) {
+		a->mtime_ns = page.entries[0].last_modified.tv_sec * 1000000000LL +
+			      page.entries[0].last_modified.tv_nsec;
+		/* the marker may carry s3fs metadata (mode, owner) */
+		if (!s3_head(c, prefix, marker, NULL))
+			attrs_from_object(prefix, marker, a);
+		a->type = S3F_TYPE_DIR;
+		a->size = 0;
+		a->etag = NULL;
+	}
+out_list:
+	s3_list_result_free(&page);
+out_free:
+	free(prefix);
+	return err;
+}
+
+static void op_lookup(struct s3f_nl *nl, struct job *job, struct s3_client *c)
+{
+	struct attrs a = { .type = S3F_TYPE_FILE };
+	struct s3_object obj = { 0 }, marker = { 0 };
+	struct nl_msg *msg = NULL;
+	int err;
+
+	err = lookup_dir(c, job->key, &a, &marker);
+	if (err == -ENOENT) {
+		err = s3_head(c, job->key, &obj, NULL);
+		if (!err)
+			attrs_from_object(job->key, &obj, &a);
+	}
+	if (!err) {
+		msg = s3f_nl_msg(nl, S3F_CMD_REPLY);
+		if (!msg || put_attrs(msg, &a)) {
+			err = -ENOMEM;
+			nlmsg_free(msg);
+			msg = NULL;
+		}
+	}
+	log_debug("lookup %s: %d", job->key, err);
+	s3f_nl_reply(nl, job->id, err, msg);
+	s3_object_free(&obj);
+	s3_object_free(&marker);
+}
+
+/* ---- READDIR ---- */
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static int put_entry(struct nl_msg *msg, const char *name, size_t len,
+		     const struct attrs *a)
+{
+	struct nlattr *nest;
+	char *copy;
+	int err;
+
+	nest = nla_nest_start(msg, S3F_ATTR_ENTRY);
+	if (!nest)
+		return -EMSGSIZE;
+	copy = strndup(name, len);
+	if (!copy)
+		return -ENOMEM;
+	err = nla_put_string(msg, S3F_ATTR_NAME, copy) || put_attrs(msg, a) ?
+	      -EMSGSIZE : 0;
+	free(copy);
+	if (!err)
+		nla_nest_end(msg, nest);
+	return err;
+}
+
+static size_t readdir_msg_size(const struct s3_list_result *page)
+{
+	size_t n = 4096, i;
+
+	for (i = 0; i < page->nentries; i++)
+		n += strlen(page->entries[i].key) + 256;
+	for (i = 0; i < page->nprefixes; i++)
+		n += strlen(page->prefixes[i]) + 128;
+	return n;
+}
+
+static int readdir_fill(struct nl_msg *msg, const char *dir,
+			struct s3_list_result *page)
+{
+	size_t plen = strlen(dir), i;
+	char **dirs = NULL;
+	int err = 0;
+
+	/* common prefixes: directories, names without the trailing '/' */
+	if (page->nprefixes) {
+		dirs = calloc(page->nprefixes, sizeof(*dirs));
+		if (!dirs)
+			return -ENOMEM;
+	}
+	for (i = 0; i < page->nprefixes && !err; i++) {
+		const char *p = page->prefixes[i];
+		size_t len = strlen(p);
+		struct attrs a = { .type = S3F_TYPE_DIR };
+
+		if (len <= plen || strncmp(p, dir, plen) || p[len - 1] != '/')
+			continue;
+		dirs[i] = page->prefixes[i] + plen;
+		err = put_entry(msg, p + plen, len - plen - 1, &a);
+	}
+	if (dirs)
+		qsort(dirs, page->nprefixes, sizeof(*dirs), cmp_str);
+	for (i = 0; i < page->nentries && !err; i++) {
+		struct s3_list_entry *e = &page->entries[i];
+		struct attrs a = {
+			.type = S3F_TYPE_FILE,
+			.size = e->size,
+			.etag = e->etag,
+			.mtime_ns = e->last_modified.tv_sec * 1000000000LL +
+				    e->last_modified.tv_nsec,
+		};
+		const char *name = e->key + plen;
+		char *as_dir;
+		bool shadowed = false;
+
+		if (strncmp(e->key, dir, plen))
+			continue;
+		if (dirs && asprintf(&as_dir, "%s/", name) >= 0) {
+			const char *k = as_dir;
+
+			shadowed = bsearch(&k, dirs, page->nprefixes, sizeof(*dirs),
+					   cmp_str) != NULL;
+			free(as_dir);
+		}
+		if (shadowed) {
+			log_warn("%s: hidden by the directory %s/ of the same name",
+				 e->key, e->key);
+			continue;
+		}
+		err = put_entry(msg, name, strlen(name), &a);
+	}
+	free(dirs);
+	return err;
+}
+
+static void op_readdir(struct s3f_nl *nl, struct job *job, struct s3_client *c)
+{
+	struct s3_list_result page;
+	struct nl_msg *msg = NULL;
+	int err;
+
+	err = s3_list(c, job->key, "/", job->token, READDIR_PAGE, &page, NULL);
+	if (err)
+		goto out_reply;
+	msg = s3f_nl_msg_size(nl, S3F_CMD_REPLY, readdir_msg_size(&page));
+	err = msg ? readdir_fill(msg, job->key, &page) : -ENOMEM;
+	if (!err && page.truncated && page.next_token &&
+	    nla_put_string(msg, S3F_ATTR_TOKEN, page.next_token))
+		err = -EMSGSIZE;
+	log_debug("readdir %s: %zu objects, %zu prefixes%s: %d", job->key,
+		  page.nentries, page.nprefixes, page.truncated ? ", more" : "", err);
+	s3_list_result_free(&page);
+	if (err) {
+		nlmsg_free(msg);
+		msg = NULL;
+	}
+out_reply:
+	s3f_nl_reply(nl, job->id, err, msg);
+}
+
+/* ---- READ ---- */
+
+static void op_read(struct s3f_nl *nl, struct job *job, struct s3_client *c)
+{
+	struct nl_msg *msg = NULL;
+	struct s3_object obj = { 0 };
+	size_t got = 0;
+	void *buf;
+	int err;
+
+	buf = malloc(job->length);
+	if (!buf) {
+		err = -ENOMEM;
+		goto out_reply;
+	}
+	err = s3_get(c, job->key, job->offset, job->length, buf, job->length,
+		     &got, &obj, NULL);
+	if (!err && job->etag && job->etag[0] && obj.etag[0] &&
+	    strcmp(job->etag, obj.etag)) {
+		log_info("%s changed in S3 (ETag %s, was %s): read refused",
+			 job->key, obj.etag, job->etag);
+		err = -ESTALE;
+	}
+	if (!err) {
+		msg = s3f_nl_msg(nl, S3F_CMD_REPLY);
+		if (!msg || nla_put_u64(msg, S3F_ATTR_DATA_ADDR, (uintptr_t)buf) ||
+		    nla_put_u64(msg, S3F_ATTR_DATA_LEN, got)) {
+			nlmsg_free(msg);
+			msg = NULL;
+			err = -ENOMEM;
+		}
+	}
+	log_debug("read %s @%" PRIu64 "+%" PRIu64 ": %zu bytes, %d", job->key,
+		  job->offset, job->length, got, err);
+out_reply:
+	/* the kernel copies from buf while handling this reply */
+	s3f_nl_reply(nl, job->id, err, msg);
+	s3_object_free(&obj);
+	free(buf);
+}
+
+void job_run(struct s3f_nl *nl, struct job *job)
+{
+	struct mount_entry *me;
+	char errbuf[512];
+	int err;
+
+	if (job->cmd == S3F_CMD_MOUNT) {
+		op_mount(nl, job);
+		return;
+	}
+	me = mounts_get(&job->mp, errbuf, sizeof(errbuf), &err);
+	if (!me) {
+		log_warn("mount %u: %s", job->mp.id, errbuf);
+		s3f_nl_reply(nl, job->id, err, NULL);
+		return;
+	}
+	switch (job->cmd) {
+	case S3F_CMD_LOOKUP:
+		op_lookup(nl, job, mount_client(me));
+		break;
+	case S3F_CMD_READDIR:
+		op_readdir(nl, job, mount_client(me));
+		break;
+	case S3F_CMD_READ:
+		op_read(nl, job, mount_client(me));
+		break;
+	}
+	mounts_put(me);
+}

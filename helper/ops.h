@@ -1,0 +1,33 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * s3fd's file system upcalls: MOUNT, LOOKUP, READDIR, READ.  A job is
+ * parsed from the upcall on the netlink thread and run on a worker.
+ */
+#ifndef S3F_HELPER_OPS_H
+#define S3F_HELPER_OPS_H
+
+#include <stdint.h>
+
+#include <netlink/attr.h>
+
+#include "genl.h"
+#include "mounts.h"
+
+struct job {
+	struct job *next;		/* work queue link */
+	uint8_t cmd;
+	uint64_t id;
+	struct mount_params mp;
+	char *key;
+	char *token;
+	char *etag;
+	uint64_t offset;
+	uint64_t length;
+};
+
+/* NULL when the upcall is malformed (answered with EINVAL right away). */
+struct job *job_parse(struct s3f_nl *nl, uint8_t cmd, struct nlattr **attrs);
+void job_run(struct s3f_nl *nl, struct job *job);
+void job_free(struct job *job);
+
+#endif /* S3F_HELPER_OPS_H */

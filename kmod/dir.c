@@ -1,0 +1,232 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * s3f readdir: a directory is the ListObjectsV2 listing of its prefix
+ * with delimiter '/': objects are files, common prefixes directories.
+ *
+ * Reading a directory from the start fetches every listing page into a
+ * buffer kept with the open file, then "primes" the dcache: each entry
+ * gets a dentry and an inode carrying the size, mtime and ETag from the
+ * listing, as NFS's readdirplus does.  So `ls -l` costs one request per
+ * thousand entries, not one per entry.  Keys whose component is not a
+ * valid file name are skipped with a rate-limited log line.
+ */
+#include <linux/fs.h>
+#include <linux/mm.h>
+#include <linux/namei.h>
+#include <linux/slab.h>
+
+#include "s3f.h"
+
+struct s3f_dirent {
+	struct s3f_attrs attrs;
+	unsigned long ino;		/* of the primed inode, or 0 */
+	u16 len;
+	char name[];			/* NUL terminated */
+};
+
+/* The listing of one open directory; owned by that struct file. */
+struct s3f_dir_list {
+	char *buf;			/* packed s3f_dirent records */
+	size_t used;
+	size_t cap;
+	unsigned int count;
+	struct s3f_dirent **index;	/* count pointers into buf */
+};
+
+static size_t s3f_dirent_size(size_t len)
+{
+	return ALIGN(sizeof(struct s3f_dirent) + len + 1, sizeof(long));
+}
+
+static void s3f_dir_list_free(struct s3f_dir_list *dl)
+{
+	kvfree(dl->buf);
+	kvfree(dl->index);
+	memset(dl, 0, sizeof(*dl));
+}
+
+struct s3f_collect {
+	struct s3f_dir_list *dl;
+	const char *dir_key;
+};
+
+/* Called for each listing entry, from the helper's reply context. */
+static int s3f_collect_entry(void *arg, const char *name, size_t len,
+			     const struct s3f_attrs *attrs)
+{
+	struct s3f_collect *c = arg;
+	struct s3f_dir_list *dl = c->dl;
+	size_t need = s3f_dirent_size(len);
+	struct s3f_dirent *de;
+
+	if (!len && attrs->type == S3F_TYPE_FILE)
+		return 0;	/* the directory's own "dir/" marker */
+	if (!s3f_name_valid(name, len)) {
+		pr_warn_ratelimited("skipping key \"%s%.*s\": \"%.*s\" is not a valid file name\n",
+				    c->dir_key, (int)min_t(size_t, len, 300), name,
+				    (int)min_t(size_t, len, 300), name);
+		return 0;
+	}
+	if (dl->used + need > dl->cap) {
+		size_t cap = max_t(size_t, dl->cap * 2, 64 << 10);
+		char *buf = kvmalloc(cap, GFP_KERNEL);
+
+		if (!buf)
+			return -ENOMEM;
+		if (dl->used)
+			memcpy(buf, dl->buf, dl->used);
+		kvfree(dl->buf);
+		dl->buf = buf;
+		dl->cap = cap;
+	}
+	de = (struct s3f_dirent *)(dl->buf + dl->used);
+	de->attrs = *attrs;
+	de->ino = 0;
+	de->len = len;
+	memcpy(de->name, name, len);
+	de->name[len] = '\0';
+	dl->used += need;
+	dl->count++;
+	return 0;
+}
+
+static int s3f_dir_index(struct s3f_dir_list *dl)
+{
+	size_t off = 0;
+	unsigned int i;
+
+	dl->index = kvmalloc_array(max(dl->count, 1U), sizeof(*dl->index),
+				   GFP_KERNEL);
+	if (!dl->index)
+		return -ENOMEM;
+	for (i = 0; i < dl->count; i++) {
+		struct s3f_dirent *de = (struct s3f_dirent *)(dl->buf + off);
+
+		dl->index[i] = de;
+		off += s3f_dirent_size(de->len);
+	}
+	return 0;
+}
+
+/*
+ * Give @de a dentry and inode under @parent unless it has one, or
+ * refresh the inode it has.  Caller holds the parent's i_rwsem (shared).
+ */
+static void s3f_prime_dentry(struct dentry *parent, struct s3f_dirent *de)
+{
+	struct qstr q = QSTR_INIT(de->name, de->len);
+	DECLARE_WAIT_QUEUE_HEAD_ONSTACK(wq);
+	struct dentry *dentry, *alias;
+	struct inode *inode;
+	char *key;
+
+	q.hash = full_name_hash(parent, q.name, q.len);
+	dentry = d_lookup(parent, &q);
+	if (!dentry) {
+		dentry = d_alloc_parallel(parent, &q, &wq);
+		if (IS_ERR(dentry))
+			return;
+	}
+	if (!d_in_lookup(dentry)) {
+		inode = d_inode(dentry);
+		if (inode && !!S_ISDIR(inode->i_mode) ==
+			     (de->attrs.type == S3F_TYPE_DIR)) {
+			s3f_inode_refresh(inode, &de->attrs);
+			de->ino = inode->i_ino;
+		}
+		/* negative or of the other type: revalidation sorts it out after ttl */
+		dput(dentry);
+		return;
+	}
+
+	key = s3f_child_key(d_inode(parent), de->name, de->len,
+			    de->attrs.type == S3F_TYPE_DIR);
+	inode = key ? s3f_new_inode(parent->d_sb, key, &de->attrs) :
+		      ERR_PTR(-ENOMEM);
+	kfree(key);
+	if (IS_ERR(inode)) {
+		d_lookup_done(dentry);
+		dput(dentry);
+		return;
+	}
+	de->ino = inode->i_ino;
+	dentry->d_time = jiffies;
+	alias = d_splice_alias(inode, dentry);
+	d_lookup_done(dentry);
+	if (!IS_ERR_OR_NULL(alias))
+		dput(alias);
+	dput(dentry);
+}
+
+static int s3f_dir_load(struct file *file, struct s3f_dir_list *dl)
+{
+	struct inode *dir = file_inode(file);
+	struct s3f_collect c = { .dl = dl, .dir_key = S3F_I(dir)->key };
+	char *token = NULL;
+	unsigned int i;
+	int err;
+
+	s3f_dir_list_free(dl);
+	do {
+		err = s3f_op_readdir(dir->i_sb, S3F_I(dir)->key, &token,
+				     s3f_collect_entry, &c);
+		if (err)
+			goto out_free;
+	} while (token);
+	err = s3f_dir_index(dl);
+	if (err)
+		goto out_free;
+	for (i = 0; i < dl->count; i++)
+		s3f_prime_dentry(file->f_path.dentry, dl->index[i]);
+	return 0;
+
+out_free:
+	kfree(token);
+	s3f_dir_list_free(dl);
+	return err;
+}
+
+static int s3f_iterate(struct file *file, struct dir_context *ctx)
+{
+	struct s3f_dir_list *dl = file->private_data;
+	struct s3f_dirent *de;
+	int err;
+
+	if (!dir_emit_dots(file, ctx))
+		return 0;
+	if (ctx->pos == 2 || !dl->index) {
+		err = s3f_dir_load(file, dl);
+		if (err)
+			return err;
+	}
+	while (ctx->pos - 2 < dl->count) {
+		de = dl->index[ctx->pos - 2];
+		if (!dir_emit(ctx, de->name, de->len,
+			      de->ino ? de->ino : get_next_ino(),
+			      de->attrs.type == S3F_TYPE_DIR ? DT_DIR : DT_REG))
+			return 0;
+		ctx->pos++;
+	}
+	return 0;
+}
+
+static int s3f_dir_open(struct inode *inode, struct file *file)
+{
+	file->private_data = kzalloc(sizeof(struct s3f_dir_list), GFP_KERNEL);
+	return file->private_data ? 0 : -ENOMEM;
+}
+
+static int s3f_dir_release(struct inode *inode, struct file *file)
+{
+	s3f_dir_list_free(file->private_data);
+	kfree(file->private_data);
+	return 0;
+}
+
+const struct file_operations s3f_dir_fops = {
+	.open		= s3f_dir_open,
+	.release	= s3f_dir_release,
+	.iterate_shared	= s3f_iterate,
+	.read		= generic_read_dir,
+	.llseek		= generic_file_llseek,
+};

@@ -1,0 +1,242 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * s3f inodes: made from what the helper says about a key (LOOKUP or a
+ * listing entry), kept fresh for the mount's ttl, revalidated after.
+ *
+ * Attributes: size, ETag and mtime from S3 (x-amz-meta-mtime, when the
+ * object has s3fs-fuse metadata, else Last-Modified); mode, uid and gid
+ * from s3fs-fuse metadata (x-amz-meta-mode/-uid/-gid) when the object
+ * has it, else the mount's defaults.
+ */
+#include <linux/fs.h>
+#include <linux/jiffies.h>
+#include <linux/namei.h>
+#include <linux/pagemap.h>
+#include <linux/slab.h>
+
+#include "s3f.h"
+
+static struct kmem_cache *s3f_inode_cachep;
+
+struct inode *s3f_alloc_inode(struct super_block *sb)
+{
+	struct s3f_inode *si;
+
+	si = alloc_inode_sb(sb, s3f_inode_cachep, GFP_KERNEL);
+	if (!si)
+		return NULL;
+	si->key = NULL;
+	si->etag[0] = '\0';
+	si->attr_time = 0;
+	si->has_meta = false;
+	spin_lock_init(&si->lock);
+	return &si->vfs_inode;
+}
+
+void s3f_free_inode(struct inode *inode)
+{
+	struct s3f_inode *si = S3F_I(inode);
+
+	kfree(si->key);
+	kmem_cache_free(s3f_inode_cachep, si);
+}
+
+static void s3f_inode_init_once(void *obj)
+{
+	struct s3f_inode *si = obj;
+
+	inode_init_once(&si->vfs_inode);
+}
+
+int s3f_inode_cache_init(void)
+{
+	s3f_inode_cachep = kmem_cache_create("s3f_inode", sizeof(struct s3f_inode),
+					     0, SLAB_RECLAIM_ACCOUNT | SLAB_ACCOUNT,
+					     s3f_inode_init_once);
+	return s3f_inode_cachep ? 0 : -ENOMEM;
+}
+
+void s3f_inode_cache_exit(void)
+{
+	rcu_barrier();	/* s3f_free_inode runs after an RCU grace period */
+	kmem_cache_destroy(s3f_inode_cachep);
+}
+
+/* The type and permission bits the VFS sees for @a. */
+static umode_t s3f_mode(struct super_block *sb, const struct s3f_attrs *a)
+{
+	struct s3f_mount_opts *o = &S3F_SB(sb)->opts;
+	umode_t fmt = a->type == S3F_TYPE_DIR ? S_IFDIR : S_IFREG;
+
+	if (a->has_meta) {
+		umode_t meta_fmt = a->mode & S_IFMT;
+
+		/* s3fs symlinks are objects whose body is the target */
+		if (a->type == S3F_TYPE_FILE && meta_fmt == S_IFLNK)
+			fmt = S_IFLNK;
+		return fmt | (a->mode & 07777);
+	}
+	return fmt | (a->type == S3F_TYPE_DIR ? o->dir_mode : o->file_mode);
+}
+
+/* Set the attributes that revalidation may change.  Caller holds si->lock. */
+static void s3f_set_attrs(struct inode *inode, const struct s3f_attrs *a)
+{
+	struct s3f_inode *si = S3F_I(inode);
+	struct s3f_mount_opts *o = &S3F_SB(inode->i_sb)->opts;
+	struct timespec64 ts = ns_to_timespec64(a->mtime_ns);
+
+	inode->i_mtime = ts;
+	inode->i_ctime = ts;
+	inode->i_atime = ts;
+	if (a->type == S3F_TYPE_FILE)
+		i_size_write(inode, a->size);
+	if (a->has_meta || !si->has_meta) {
+		inode->i_mode = (inode->i_mode & S_IFMT) |
+				(s3f_mode(inode->i_sb, a) & 07777);
+		inode->i_uid = a->has_meta ? make_kuid(&init_user_ns, a->uid) : o->uid;
+		inode->i_gid = a->has_meta ? make_kgid(&init_user_ns, a->gid) : o->gid;
+		if (!uid_valid(inode->i_uid))
+			inode->i_uid = o->uid;
+		if (!gid_valid(inode->i_gid))
+			inode->i_gid = o->gid;
+		si->has_meta = a->has_meta;
+	}
+	strscpy(si->etag, a->etag, sizeof(si->etag));
+	si->attr_time = jiffies;
+}
+
+/* Build the key of @name in directory @dir; kfree() it. */
+char *s3f_child_key(struct inode *dir, const char *name, size_t len, bool is_dir)
+{
+	return kasprintf(GFP_KERNEL, "%s%.*s%s", S3F_I(dir)->key, (int)len, name,
+			 is_dir ? "/" : "");
+}
+
+/* A new inode for @key (taken over: freed with the inode). */
+struct inode *s3f_new_inode(struct super_block *sb, const char *key,
+			    const struct s3f_attrs *attrs)
+{
+	struct inode *inode;
+	struct s3f_inode *si;
+
+	inode = new_inode(sb);
+	if (!inode)
+		return ERR_PTR(-ENOMEM);
+	si = S3F_I(inode);
+	si->key = kstrdup(key, GFP_KERNEL);
+	if (!si->key) {
+		iput(inode);
+		return ERR_PTR(-ENOMEM);
+	}
+	inode->i_ino = get_next_ino();
+	inode->i_mode = s3f_mode(sb, attrs);
+	s3f_set_attrs(inode, attrs);
+
+	switch (inode->i_mode & S_IFMT) {
+	case S_IFDIR:
+		inode->i_op = &s3f_dir_iops;
+		inode->i_fop = &s3f_dir_fops;
+		set_nlink(inode, 2);
+		break;
+	case S_IFLNK:
+		inode->i_op = &page_symlink_inode_operations;
+		inode_nohighmem(inode);
+		inode->i_mapping->a_ops = &s3f_aops;
+		break;
+	default:
+		inode->i_op = &s3f_file_iops;
+		inode->i_fop = &s3f_file_fops;
+		inode->i_mapping->a_ops = &s3f_aops;
+		break;
+	}
+	return inode;
+}
+
+/* Fold fresh attributes into a live inode; drop cached pages of an old version. */
+void s3f_inode_refresh(struct inode *inode, const struct s3f_attrs *attrs)
+{
+	struct s3f_inode *si = S3F_I(inode);
+	bool changed;
+
+	spin_lock(&si->lock);
+	changed = S_ISREG(inode->i_mode) && si->etag[0] &&
+		  strcmp(si->etag, attrs->etag);
+	s3f_set_attrs(inode, attrs);
+	spin_unlock(&si->lock);
+
+	if (changed) {
+		pr_debug("%s changed in S3: dropping its cached pages\n", si->key);
+		invalidate_inode_pages2(inode->i_mapping);
+	}
+}
+
+bool s3f_inode_fresh(struct inode *inode)
+{
+	struct s3f_inode *si = S3F_I(inode);
+	unsigned int ttl = S3F_SB(inode->i_sb)->opts.ttl;
+	bool fresh;
+
+	spin_lock(&si->lock);
+	fresh = si->attr_time &&
+		time_before(jiffies, si->attr_time + ttl * HZ);
+	spin_unlock(&si->lock);
+	return fresh;
+}
+
+/*
+ * Ask S3 about the inode's key again.  -ESTALE when it is gone or is
+ * now the other type (a file became a directory, or back).
+ */
+int s3f_inode_revalidate(struct inode *inode)
+{
+	struct s3f_inode *si = S3F_I(inode);
+	struct s3f_attrs attrs;
+	size_t len = strlen(si->key);
+	char *key;
+	int err;
+
+	if (inode == d_inode(inode->i_sb->s_root))
+		return 0;	/* the root always exists */
+	/* LOOKUP takes keys without the directory slash */
+	key = kstrndup(si->key, S_ISDIR(inode->i_mode) ? len - 1 : len, GFP_KERNEL);
+	if (!key)
+		return -ENOMEM;
+	err = s3f_op_lookup(inode->i_sb, key, &attrs);
+	kfree(key);
+	if (err == -ENOENT)
+		return -ESTALE;
+	if (err)
+		return err;
+	if ((attrs.type == S3F_TYPE_DIR) != !!S_ISDIR(inode->i_mode))
+		return -ESTALE;
+	s3f_inode_refresh(inode, &attrs);
+	return 0;
+}
+
+static int s3f_getattr(struct user_namespace *mnt_userns, const struct path *path,
+		       struct kstat *stat, u32 request_mask, unsigned int flags)
+{
+	struct inode *inode = d_inode(path->dentry);
+	struct s3f_inode *si = S3F_I(inode);
+
+	if ((flags & AT_STATX_SYNC_TYPE) == AT_STATX_FORCE_SYNC ||
+	    ((flags & AT_STATX_SYNC_TYPE) != AT_STATX_DONT_SYNC &&
+	     !s3f_inode_fresh(inode)))
+		s3f_inode_revalidate(inode);	/* on failure: what we know */
+
+	spin_lock(&si->lock);
+	generic_fillattr(mnt_userns, inode, stat);
+	spin_unlock(&si->lock);
+	stat->blksize = S3F_READ_CHUNK;
+	return 0;
+}
+
+const struct inode_operations s3f_file_iops = {
+	.getattr	= s3f_getattr,
+};
+
+const struct inode_operations s3f_dir_iops = {
+	.lookup		= s3f_lookup,
+	.getattr	= s3f_getattr,
+};
