@@ -271,6 +271,11 @@ teardown() {
 		log "umount /mnt/s3"
 		umount /mnt/s3 || { log "umount /mnt/s3 failed"; ok=failed; }
 	fi
+	# s3f mounts COMMAND left behind would keep the module busy
+	for mp in $(awk '$3 == "s3f" { print $2 }' /proc/mounts); do
+		log "umount $mp (left mounted by COMMAND)"
+		umount "$mp" || umount -l "$mp" || log "umount $mp failed"
+	done
 	if [ -n "$s3fd_pid" ] && ! alive "$s3fd_pid"; then
 		# COMMAND may kill the helper on purpose (helper-death tests);
 		# it judges that itself.  A helper it started is stopped below.
