@@ -162,6 +162,8 @@ int s3f_upcall_complete(u64 id, int error, struct genl_info *info);
 
 /* keymap.c */
 bool s3f_name_valid(const char *name, size_t len);
+bool s3f_bucket_valid(const char *b, size_t len);
+bool s3f_prefix_valid(const char *p, size_t *len);
 
 /* inode.c */
 extern const struct inode_operations s3f_file_iops;

@@ -73,20 +73,6 @@ static void s3f_opts_free(struct s3f_mount_opts *o)
 	memset(o, 0, sizeof(*o));
 }
 
-/* Bucket names: 3-63 of [a-z0-9.-_], as S3 (and s3fs) accept. */
-static bool s3f_bucket_valid(const char *b, size_t len)
-{
-	size_t i;
-
-	if (len < 3 || len > S3F_MAX_BUCKET_LEN)
-		return false;
-	for (i = 0; i < len; i++)
-		if (!islower(b[i]) && !isdigit(b[i]) && b[i] != '.' &&
-		    b[i] != '-' && b[i] != '_')
-			return false;
-	return true;
-}
-
 /*
  * "bucket" or "bucket/a/b[/]": the prefix becomes "a/b/".  Every prefix
  * component must itself be a valid file name.
@@ -94,27 +80,17 @@ static bool s3f_bucket_valid(const char *b, size_t len)
 static int s3f_parse_source(struct fs_context *fc, const char *src,
 			    struct s3f_mount_opts *o)
 {
-	const char *slash = strchr(src, '/'), *p, *q;
+	const char *slash = strchr(src, '/'), *p;
 	size_t blen = slash ? slash - src : strlen(src), plen;
 
 	if (!s3f_bucket_valid(src, blen))
 		return invalfc(fc, "\"%.*s\" is not a valid bucket name", (int)blen, src);
-	o->bucket = kstrndup(src, blen, GFP_KERNEL);
 	p = slash ? slash + 1 : "";
-	plen = strlen(p);
-	while (plen && p[plen - 1] == '/')
-		plen--;
-	for (q = p; q < p + plen;) {
-		const char *end = memchr(q, '/', p + plen - q);
-		size_t n = end ? end - q : (size_t)(p + plen - q);
-
-		if (!s3f_name_valid(q, n))
-			return invalfc(fc, "prefix \"%.*s\" has an empty, \".\" or \"..\" component",
-				       (int)plen, p);
-		q += n + 1;
-	}
+	if (!s3f_prefix_valid(p, &plen))
+		return invalfc(fc, "prefix \"%s\" has an empty, \".\" or \"..\" component", p);
 	if (plen + 1 > S3F_MAX_KEY_LEN / 2)
 		return invalfc(fc, "prefix is too long");
+	o->bucket = kstrndup(src, blen, GFP_KERNEL);
 	o->prefix = kasprintf(GFP_KERNEL, "%.*s%s", (int)plen, p, plen ? "/" : "");
 	if (!o->bucket || !o->prefix)
 		return -ENOMEM;

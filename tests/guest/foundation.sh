@@ -36,13 +36,6 @@ out=$(setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all \
 	$CTL status 2>&1); rc=$?
 check_match "guest: an unprivileged status is refused" "$rc $out" "^1 .*Operation not permitted"
 
-# --- mounting waits for the read path; it must fail cleanly, not oops ---
-mkdir -p "$work/mnt"
-out=$(mount -t s3f s3f-test "$work/mnt" 2>&1); rc=$?
-check_match "guest: mount -t s3f fails cleanly for now" "$rc" "^[1-9]"
-out=$($top/helper/mount.s3f s3f-test "$work/mnt" -o "$S3F_MOUNT_OPTIONS" 2>&1); rc=$?
-check_match "guest: mount.s3f prints the kernel's reason" "$rc $out" "^32 .*mount.s3f: s3f: "
-
 # --- helper death: pending and future upcalls fail at once ---
 kill -9 "$helper_pid"
 for _ in $(seq 50); do kill -0 "$helper_pid" 2>/dev/null || break; sleep 0.1; done

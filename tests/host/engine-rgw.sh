@@ -87,6 +87,11 @@ for k in "${keys[@]}"; do
 	fi
 done
 
+# prefixes holding characters s3rver mis-signs (LOOKUP lists "key/")
+for k in "$p/star*(paren)'quote" "$p/eq=amp&x"; do
+	check_eq "engine list with prefix '$k'" "$($S3 ls -r "$k" 2>&1 | cut -f4)" "$k"
+done
+
 # --- listing: delimiter and continuation ---
 for i in $(seq -w 1 25); do
 	printf '%s' "$i" >"$work/n"
