@@ -173,6 +173,9 @@ static int put_attrs(struct nl_msg *msg, const struct attrs *a)
 	return 0;
 }
 
+static int put_entry(struct nl_msg *msg, const char *name, size_t len,
+		     const struct attrs *a);
+
 /* ---- MOUNT ---- */
 
 static void op_mount(struct s3f_nl *nl, struct job *job)
@@ -249,7 +252,7 @@ static void op_lookup(struct s3f_nl *nl, struct job *job, struct s3_client *c)
 	}
 	if (!err) {
 		msg = s3f_nl_msg(nl, S3F_CMD_REPLY);
-		if (!msg || put_attrs(msg, &a)) {
+		if (!msg || put_entry(msg, NULL, 0, &a)) {
 			err = -ENOMEM;
 			nlmsg_free(msg);
 			msg = NULL;
@@ -278,12 +281,16 @@ static int put_entry(struct nl_msg *msg, const char *name, size_t len,
 	nest = nla_nest_start(msg, S3F_ATTR_ENTRY);
 	if (!nest)
 		return -EMSGSIZE;
-	copy = strndup(name, len);
-	if (!copy)
-		return -ENOMEM;
-	err = nla_put_string(msg, S3F_ATTR_NAME, copy) || put_attrs(msg, a) ?
-	      -EMSGSIZE : 0;
-	free(copy);
+	if (name) {		/* READDIR entries are named; a LOOKUP's is not */
+		copy = strndup(name, len);
+		if (!copy)
+			return -ENOMEM;
+		err = nla_put_string(msg, S3F_ATTR_NAME, copy) ? -EMSGSIZE : 0;
+		free(copy);
+		if (err)
+			return err;
+	}
+	err = put_attrs(msg, a) ? -EMSGSIZE : 0;
 	if (!err)
 		nla_nest_end(msg, nest);
 	return err;

@@ -212,8 +212,13 @@ static int s3f_iterate(struct file *file, struct dir_context *ctx)
 
 static int s3f_dir_open(struct inode *inode, struct file *file)
 {
-	file->private_data = kzalloc(sizeof(struct s3f_dir_list), GFP_KERNEL);
-	return file->private_data ? 0 : -ENOMEM;
+	struct s3f_dir_list *dl;
+
+	dl = kzalloc(sizeof(*dl), GFP_KERNEL);
+	if (!dl)
+		return -ENOMEM;
+	file->private_data = dl;
+	return 0;
 }
 
 static int s3f_dir_release(struct inode *inode, struct file *file)

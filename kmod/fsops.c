@@ -97,9 +97,18 @@ static int s3f_parse_attrs(struct nlattr **tb, struct s3f_attrs *a)
 
 static int s3f_lookup_on_reply(struct s3f_req *req, struct genl_info *info)
 {
+	struct nlattr *tb[S3F_ATTR_MAX + 1];
+	int err;
+
 	if (req->error)
 		return req->error;
-	return s3f_parse_attrs(info->attrs, req->priv);
+	if (!info->attrs[S3F_ATTR_ENTRY])
+		return -EPROTO;
+	err = nla_parse_nested(tb, S3F_ATTR_MAX, info->attrs[S3F_ATTR_ENTRY],
+			       s3f_entry_policy, info->extack);
+	if (err)
+		return err;
+	return s3f_parse_attrs(tb, req->priv);
 }
 
 int s3f_op_lookup(struct super_block *sb, const char *key,

@@ -19,7 +19,7 @@
 
 #define S3F_PING_TIMEOUT	(5 * HZ)
 
-/* One listing entry, and the attributes of a LOOKUP reply. */
+/* One listing entry (READDIR), or the attributes of a LOOKUP reply. */
 const struct nla_policy s3f_entry_policy[S3F_ATTR_MAX + 1] = {
 	[S3F_ATTR_NAME]		= { .type = NLA_NUL_STRING, .len = S3F_MAX_KEY_LEN },
 	[S3F_ATTR_TYPE]		= NLA_POLICY_RANGE(NLA_U8, S3F_TYPE_FILE, S3F_TYPE_DIR),
@@ -40,15 +40,8 @@ static const struct nla_policy s3f_genl_policy[S3F_ATTR_MAX + 1] = {
 	[S3F_ATTR_MOUNTS]		= { .type = NLA_U32 },
 	[S3F_ATTR_PING]			= { .type = NLA_FLAG },
 	[S3F_ATTR_PING_NS]		= { .type = NLA_U64 },
-	/* REPLY results */
+	/* REPLY results; a LOOKUP's attributes come in one ENTRY */
 	[S3F_ATTR_ERRMSG]		= { .type = NLA_NUL_STRING, .len = 512 },
-	[S3F_ATTR_TYPE]			= NLA_POLICY_RANGE(NLA_U8, S3F_TYPE_FILE, S3F_TYPE_DIR),
-	[S3F_ATTR_SIZE]			= { .type = NLA_U64 },
-	[S3F_ATTR_MTIME_NS]		= { .type = NLA_S64 },
-	[S3F_ATTR_ETAG]			= { .type = NLA_NUL_STRING, .len = S3F_ETAG_MAX - 1 },
-	[S3F_ATTR_MODE]			= { .type = NLA_U32 },
-	[S3F_ATTR_UID]			= { .type = NLA_U32 },
-	[S3F_ATTR_GID]			= { .type = NLA_U32 },
 	[S3F_ATTR_ENTRY]		= NLA_POLICY_NESTED(s3f_entry_policy),
 	[S3F_ATTR_TOKEN]		= { .type = NLA_NUL_STRING, .len = S3F_MAX_KEY_LEN },
 	[S3F_ATTR_DATA_ADDR]		= { .type = NLA_U64 },

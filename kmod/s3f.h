@@ -95,7 +95,7 @@ struct s3f_attrs {
 struct s3f_inode {
 	struct inode vfs_inode;
 	char *key;
-	spinlock_t lock;
+	spinlock_t lock;		/* see above */
 	char etag[S3F_ETAG_MAX];
 	unsigned long attr_time;	/* jiffies of the last confirmation */
 	bool has_meta;

@@ -156,7 +156,8 @@ static int s3f_parse_param(struct fs_context *fc, struct fs_parameter *param)
 	case Opt_file_mode:
 	case Opt_dir_mode:
 		if (result.uint_32 & ~07777)
-			return invalfc(fc, "%s must be permission bits (at most 07777)", param->key);
+			return invalfc(fc, "%s must be permission bits (at most 07777)",
+				       param->key);
 		if (opt == Opt_file_mode)
 			o->file_mode = result.uint_32;
 		else

@@ -37,7 +37,7 @@
  * every request on @pending.
  */
 static struct s3f_conn {
-	spinlock_t lock;
+	spinlock_t lock;		/* see above */
 	bool connected;
 	u32 portid;
 	pid_t tgid;

@@ -84,9 +84,9 @@ enum s3f_cmd {
 	/*
 	 * kernel -> helper upcall: what is KEY?  Attrs: MOUNT, KEY (no
 	 * trailing '/').  The helper looks for an object KEY and for keys
-	 * under KEY/ (a directory wins).  Reply: TYPE, SIZE, MTIME_NS, ETAG
-	 * and, from s3fs-fuse metadata when present, MODE, UID, GID; ERRNO
-	 * ENOENT when neither exists.
+	 * under KEY/ (a directory wins).  Reply: one ENTRY nest (no NAME)
+	 * with TYPE, SIZE, MTIME_NS, ETAG and, from s3fs-fuse metadata when
+	 * present, MODE, UID, GID; ERRNO ENOENT when neither exists.
 	 */
 	S3F_CMD_LOOKUP,
 	/*
