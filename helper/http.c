@@ -735,6 +735,8 @@ int http_errno_for(long status, const char *code)
 			return -EFBIG;
 		if (code && !strcmp(code, "RequestTimeout"))
 			return -ETIMEDOUT;
+		if (code && !strcmp(code, "BadDigest"))
+			return -EIO;	/* the body was damaged on the way */
 		return -EINVAL;
 	case 401:
 	case 403:
@@ -763,6 +765,9 @@ static bool status_transient(long status, const char *code)
 	if (status >= 500 || status == 429)
 		return true;
 	if (status == 400 && code && !strcmp(code, "RequestTimeout"))
+		return true;
+	/* the body does not match its Content-MD5 or checksum: damaged in transit */
+	if (status == 400 && code && !strcmp(code, "BadDigest"))
 		return true;
 	return false;
 }

@@ -5,6 +5,7 @@
  * Each function maps one S3 API call; s3_upload_fd() composes them into
  * an atomic upload (single PUT, or multipart with parallel parts that
  * is aborted on failure so no partial object ever becomes visible).
+ * s3_parallel() runs the parts on threads, for it and for commit.c.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -233,13 +234,18 @@ static int do_write(struct s3_client *c, const char *method, const char *key,
 	char **names;
 	int err;
 
-	hdrs = calloc(nextra + nmeta + 4, sizeof(*hdrs));
+	hdrs = calloc(nextra + nmeta + 6, sizeof(*hdrs));
 	names = calloc(nmeta + 1, sizeof(*names));
 	err = -ENOMEM;
 	if (!hdrs || !names)
 		goto out_free;
 	for (i = 0; i < nextra; i++)
 		hdrs[n++] = extra[i];
+	if (body && body->content_md5)
+		hdrs[n++] = (struct sigv4_kv){ "content-md5", body->content_md5 };
+	if (body && body->checksum_crc32c)
+		hdrs[n++] = (struct sigv4_kv){ "x-amz-checksum-crc32c",
+					       body->checksum_crc32c };
 	err = put_headers(c, opts, hdrs, &n, names, etagbuf, sizeof(etagbuf));
 	if (err)
 		goto out_free;
@@ -610,49 +616,37 @@ int s3_mpu_abort(struct s3_client *c, const char *key, const char *upload_id,
 	return err;
 }
 
-/* ---- parallel multipart upload of a file ---- */
+/* ---- work on parallel threads ---- */
 
-struct upload_job {
-	struct s3_client *c;
-	const char *key;
-	const char *upload_id;
-	int fd;
-	uint64_t len;
-	uint64_t part_size;
-	struct s3_part *parts;
-	size_t nparts;
+struct parallel_job {
+	int (*fn)(void *arg, size_t i, struct s3_result *res);
+	void *arg;
+	size_t n;
 
 	pthread_mutex_t lock;		/* guards next, err, res */
-	size_t next;			/* next part index to send */
+	size_t next;			/* next item to start */
 	int err;			/* first failure */
 	struct s3_result res;
 };
 
-static void *upload_worker(void *arg)
+static void *parallel_worker(void *arg)
 {
-	struct upload_job *job = arg;
+	struct parallel_job *job = arg;
 	struct s3_result res;
-	struct s3_body body;
 	size_t i;
 	int err;
 
 	for (;;) {
 		pthread_mutex_lock(&job->lock);
 		i = job->next++;
-		if (job->err || i >= job->nparts) {
+		if (job->err || i >= job->n) {
 			pthread_mutex_unlock(&job->lock);
 			return NULL;
 		}
 		pthread_mutex_unlock(&job->lock);
 
-		body.buf = NULL;
-		body.fd = job->fd;
-		body.offset = i * job->part_size;
-		body.len = job->len - body.offset < job->part_size ?
-			   job->len - body.offset : job->part_size;
-		job->parts[i].number = i + 1;
-		err = s3_mpu_upload_part(job->c, job->key, job->upload_id, i + 1,
-					 &body, job->parts[i].etag, &res);
+		memset(&res, 0, sizeof(res));
+		err = job->fn(job->arg, i, &res);
 		if (err) {
 			pthread_mutex_lock(&job->lock);
 			if (!job->err) {
@@ -665,25 +659,59 @@ static void *upload_worker(void *arg)
 	}
 }
 
-static int upload_parts(struct upload_job *job, int jobs)
+int s3_parallel(size_t n, int jobs,
+		int (*fn)(void *arg, size_t i, struct s3_result *res),
+		void *arg, struct s3_result *res)
 {
+	struct parallel_job job = { .fn = fn, .arg = arg, .n = n };
 	pthread_t tids[64];
 	int i, started = 0;
 
+	if (jobs < 1)
+		jobs = 1;
 	if (jobs > 64)
 		jobs = 64;
-	if ((size_t)jobs > job->nparts)
-		jobs = job->nparts;
+	if ((size_t)jobs > n)
+		jobs = n;
+	pthread_mutex_init(&job.lock, NULL);
 	for (i = 0; i < jobs; i++) {
-		if (pthread_create(&tids[i], NULL, upload_worker, job))
+		if (pthread_create(&tids[i], NULL, parallel_worker, &job))
 			break;
 		started++;
 	}
 	if (!started)
-		upload_worker(job);	/* no threads: do it here */
+		parallel_worker(&job);	/* no threads: do it here */
 	for (i = 0; i < started; i++)
 		pthread_join(tids[i], NULL);
-	return job->err;
+	pthread_mutex_destroy(&job.lock);
+	if (job.err && res)
+		*res = job.res;
+	return job.err;
+}
+
+/* ---- multipart upload of a file ---- */
+
+struct upload_job {
+	struct s3_client *c;
+	const char *key;
+	const char *upload_id;
+	int fd;
+	uint64_t len;
+	uint64_t part_size;
+	struct s3_part *parts;
+};
+
+static int upload_part_fn(void *arg, size_t i, struct s3_result *res)
+{
+	struct upload_job *job = arg;
+	struct s3_body body = { .fd = job->fd };
+
+	body.offset = i * job->part_size;
+	body.len = job->len - body.offset < job->part_size ?
+		   job->len - body.offset : job->part_size;
+	job->parts[i].number = i + 1;
+	return s3_mpu_upload_part(job->c, job->key, job->upload_id, i + 1,
+				  &body, job->parts[i].etag, res);
 }
 
 int s3_upload_fd(struct s3_client *c, const char *key, int fd, uint64_t len,
@@ -693,6 +721,7 @@ int s3_upload_fd(struct s3_client *c, const char *key, int fd, uint64_t len,
 	struct upload_job job = { .c = c, .key = key, .fd = fd, .len = len };
 	struct s3_result local;
 	struct s3_body body;
+	size_t nparts;
 	char *upload_id;
 	int err;
 
@@ -715,19 +744,16 @@ int s3_upload_fd(struct s3_client *c, const char *key, int fd, uint64_t len,
 		return err;
 	job.upload_id = upload_id;
 	job.part_size = part_size;
-	job.nparts = (len + part_size - 1) / part_size;
-	job.parts = calloc(job.nparts, sizeof(*job.parts));
-	pthread_mutex_init(&job.lock, NULL);
+	nparts = (len + part_size - 1) / part_size;
+	job.parts = calloc(nparts, sizeof(*job.parts));
 	if (!job.parts) {
 		err = -ENOMEM;
 		goto out_abort;
 	}
-	err = upload_parts(&job, jobs > 0 ? jobs : 4);
-	if (err) {
-		*res = job.res;
+	err = s3_parallel(nparts, jobs > 0 ? jobs : 4, upload_part_fn, &job, res);
+	if (err)
 		goto out_abort;
-	}
-	err = s3_mpu_complete(c, key, upload_id, job.parts, job.nparts, opts,
+	err = s3_mpu_complete(c, key, upload_id, job.parts, nparts, opts,
 			      etag, res);
 	if (err)
 		goto out_abort;
@@ -737,7 +763,6 @@ out_abort:
 	/* never leave a half upload behind (it costs storage, and is invisible) */
 	s3_mpu_abort(c, key, upload_id, NULL);
 out_free:
-	pthread_mutex_destroy(&job.lock);
 	free(job.parts);
 	free(upload_id);
 	return err;

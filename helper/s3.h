@@ -5,7 +5,8 @@
  * Every operation is a blocking call that may run on any thread; calls
  * on different threads proceed in parallel and share one connection
  * cache, so a worker pool gets concurrency and connection reuse.
- * Transient failures (5xx, SlowDown, resets, timeouts) are retried with
+ * Transient failures (5xx, SlowDown, resets, timeouts, a body damaged
+ * on the way: 400 BadDigest) are retried with
  * capped exponential backoff and jitter; 4xx never are.
  *
  * Every operation returns 0 or a negative errno, and fills *res (when
@@ -18,6 +19,7 @@
  *                                             -EEXIST (If-None-Match)
  *   416 InvalidRange                          -ERANGE
  *   409 Conflict                              -EBUSY
+ *   400 BadDigest after the last retry        -EIO
  *   400 (other)                               -EINVAL
  *   405, 501                                  -EOPNOTSUPP
  *   5xx, SlowDown after the last retry        -EIO
@@ -88,12 +90,19 @@ struct s3_object {
 	size_t nmeta;
 };
 
-/* A request body: memory when buf is set, else len bytes of fd from offset. */
+/*
+ * A request body: memory when buf is set, else len bytes of fd from
+ * offset.  PUT and UploadPart send the checksums that are set (base64,
+ * see checksum.h): the server refuses a body that does not match them
+ * with 400 BadDigest, which the engine retries like a transfer error.
+ */
 struct s3_body {
 	const void *buf;
 	int fd;
 	off_t offset;
 	uint64_t len;
+	const char *content_md5;	/* Content-MD5, or NULL */
+	const char *checksum_crc32c;	/* x-amz-checksum-crc32c, or NULL */
 };
 
 /* Conditions and metadata for PUT, multipart create/complete and copy. */
@@ -172,6 +181,17 @@ int s3_mpu_abort(struct s3_client *c, const char *key, const char *upload_id,
 int s3_upload_fd(struct s3_client *c, const char *key, int fd, uint64_t len,
 		 uint64_t part_size, int jobs, const struct s3_put_opts *opts,
 		 char etag[S3_ETAG_MAX], struct s3_result *res);
+
+/*
+ * Run fn(arg, i, res) for every i in [0, n) on up to jobs threads (at
+ * most 64; in the caller's thread when no thread can be started).  Once
+ * an item fails, no new item starts.  Returns 0, or the first failure
+ * with its result in *res.  The parallel part of s3_upload_fd() and of
+ * the commit engine's multipart uploads.
+ */
+int s3_parallel(size_t n, int jobs,
+		int (*fn)(void *arg, size_t i, struct s3_result *res),
+		void *arg, struct s3_result *res);
 
 void s3_object_free(struct s3_object *obj);
 const char *s3_object_meta(const struct s3_object *obj, const char *name);

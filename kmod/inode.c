@@ -84,7 +84,11 @@ static void s3f_set_attrs(struct inode *inode, const struct s3f_attrs *a)
 {
 	struct s3f_inode *si = S3F_I(inode);
 	struct s3f_mount_opts *o = &S3F_SB(inode->i_sb)->opts;
-	struct timespec64 ts = ns_to_timespec64(a->mtime_ns);
+	struct timespec64 ts;
+
+	/* implicit directories have no date in S3: show the mount's */
+	ts = ns_to_timespec64(a->mtime_ns ? a->mtime_ns :
+			      S3F_SB(inode->i_sb)->mount_time_ns);
 
 	inode->i_mtime = ts;
 	inode->i_ctime = ts;

@@ -62,6 +62,7 @@ struct s3f_mount_opts {
 struct s3f_sb_info {
 	struct s3f_mount_opts opts;
 	u32 mount_id;
+	s64 mount_time_ns;		/* mtime of directories S3 has no date for */
 	atomic64_t lookups;		/* LOOKUP upcalls issued */
 	atomic64_t readdirs;		/* READDIR upcalls (listing pages) */
 	atomic64_t reads;		/* READ upcalls issued */

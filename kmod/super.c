@@ -258,6 +258,7 @@ static int s3f_fill_super(struct super_block *sb, struct fs_context *fc)
 	sbi->opts = ctx->opts;
 	memset(&ctx->opts, 0, sizeof(ctx->opts));
 	sbi->mount_id = atomic_inc_return(&s3f_next_mount_id);
+	sbi->mount_time_ns = ktime_get_real_ns();
 	sb->s_fs_info = sbi;
 
 	sb->s_magic = S3F_MAGIC;

@@ -218,6 +218,10 @@ while pgrep -x s3fd >/dev/null; do sleep 0.05; done
 mount_fails "no helper" "no s3fd helper is running" "$S3F_BUCKET" "$OPTS"
 restart_helper
 
+# ---- not from a user namespace ----
+out=$(unshare -Urm sh -c "mount -t s3f -o '$OPTS' '$S3F_BUCKET' '$M'" 2>&1); rc=$?
+check_match "a user namespace cannot mount s3f" "$rc $out" "^[1-9].*(not permitted|Permission denied)"
+
 # ---- a prefix mount ----
 out=$(mount -t s3f -o "$OPTS" "$S3F_BUCKET/n1/n2" "$M" 2>&1); rc=$?
 check_eq "mount of bucket/prefix" "$rc $out" "0 "
