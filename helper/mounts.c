@@ -21,7 +21,6 @@
 struct mount_entry {
 	struct mount_entry *next;
 	int refcnt;
-	bool listed;
 	struct mount_params params;
 	char *endpoint;			/* resolved */
 	char *creds_source;
@@ -181,7 +180,6 @@ struct mount_entry *mounts_get(const struct mount_params *mp, char *errbuf,
 		}
 		/* the id was reused with other parameters: forget the old one */
 		*pp = me->next;
-		me->listed = false;
 		if (!--me->refcnt)
 			entry_free(me);
 		break;
@@ -203,7 +201,6 @@ struct mount_entry *mounts_get(const struct mount_params *mp, char *errbuf,
 		return NULL;
 	}
 	fresh->refcnt = 2;		/* the list's and the caller's */
-	fresh->listed = true;
 
 	pthread_mutex_lock(&mounts_lock);
 	for (me = mounts_head; me; me = me->next) {
@@ -300,6 +297,24 @@ out_free:
 	free(endpoint);
 	free(source);
 	return err;
+}
+
+/* The kernel forgot mount id: drop its client (users keep theirs alive). */
+void mounts_forget(uint32_t id)
+{
+	struct mount_entry *me, **pp;
+
+	pthread_mutex_lock(&mounts_lock);
+	for (pp = &mounts_head; (me = *pp); pp = &me->next) {
+		if (me->params.id != id)
+			continue;
+		*pp = me->next;
+		if (!--me->refcnt)
+			entry_free(me);
+		log_info("mount %u: unmounted", id);
+		break;
+	}
+	pthread_mutex_unlock(&mounts_lock);
 }
 
 void mounts_cleanup(void)

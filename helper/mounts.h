@@ -48,6 +48,8 @@ const char *mount_creds_source(struct mount_entry *me);
  */
 int mounts_probe(const struct mount_params *mp, char *errbuf, size_t errlen);
 
+/* UMOUNT: forget the client of mount id. */
+void mounts_forget(uint32_t id);
 void mounts_cleanup(void);
 
 #endif /* S3F_HELPER_MOUNTS_H */

@@ -52,6 +52,7 @@ struct job *job_parse(struct s3f_nl *nl, uint8_t cmd, struct nlattr **attrs)
 
 	switch (cmd) {
 	case S3F_CMD_MOUNT:
+	case S3F_CMD_UMOUNT:
 		return job;
 	case S3F_CMD_LOOKUP:
 	case S3F_CMD_READDIR:
@@ -439,6 +440,11 @@ void job_run(struct s3f_nl *nl, struct job *job)
 
 	if (job->cmd == S3F_CMD_MOUNT) {
 		op_mount(nl, job);
+		return;
+	}
+	if (job->cmd == S3F_CMD_UMOUNT) {
+		mounts_forget(job->mp.id);
+		s3f_nl_reply(nl, job->id, 0, NULL);
 		return;
 	}
 	me = mounts_get(&job->mp, errbuf, sizeof(errbuf), &err);

@@ -215,6 +215,7 @@ static void handle_upcall(struct s3f_nl *nl, uint8_t cmd, struct nlattr **attrs,
 	case S3F_CMD_LOOKUP:
 	case S3F_CMD_READDIR:
 	case S3F_CMD_READ:
+	case S3F_CMD_UMOUNT:
 		job = job_parse(nl, cmd, attrs);
 		if (job)
 			queue_push(job);

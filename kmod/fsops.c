@@ -269,3 +269,26 @@ int s3f_op_read_start(struct super_block *sb, struct s3f_read *rd)
 	s3f_req_put(req);
 	return 0;
 }
+
+/* ---- UMOUNT ---- */
+
+/*
+ * Tell the helper to forget the mount.  Fire and forget: nobody waits,
+ * and with no helper there is nothing to forget.
+ */
+void s3f_op_umount(struct super_block *sb)
+{
+	struct s3f_req *req;
+	struct sk_buff *msg;
+	void *hdr;
+
+	req = s3f_req_alloc(S3F_CMD_UMOUNT, NULL, NULL);
+	if (!req)
+		return;
+	msg = s3f_fs_request(sb, req, NULL, &hdr);
+	if (msg) {
+		genlmsg_end(msg, hdr);
+		s3f_upcall_start(req, msg, S3F_PING_TIMEOUT);
+	}
+	s3f_req_put(req);
+}

@@ -17,8 +17,6 @@
 
 #include "s3f.h"
 
-#define S3F_PING_TIMEOUT	(5 * HZ)
-
 /* One listing entry (READDIR), or the attributes of a LOOKUP reply. */
 const struct nla_policy s3f_entry_policy[S3F_ATTR_MAX + 1] = {
 	[S3F_ATTR_NAME]		= { .type = NLA_NUL_STRING, .len = S3F_MAX_KEY_LEN },

@@ -37,6 +37,8 @@
 
 /* How long an upcall waits for the helper's reply before failing. */
 #define S3F_UPCALL_TIMEOUT	(30 * HZ)
+/* Upcalls nobody waits for (UMOUNT) and PING. */
+#define S3F_PING_TIMEOUT	(5 * HZ)
 /* MOUNT: the helper gives up on the endpoint well before this. */
 #define S3F_MOUNT_TIMEOUT	(20 * HZ)
 /* One READ upcall covers at most this much (one ranged GET). */
@@ -196,6 +198,7 @@ extern const struct address_space_operations s3f_aops;
 
 /* fsops.c */
 int s3f_op_mount(struct super_block *sb, char *errmsg, size_t errlen);
+void s3f_op_umount(struct super_block *sb);
 int s3f_op_lookup(struct super_block *sb, const char *key,
 		  struct s3f_attrs *attrs);
 typedef int (*s3f_entry_fn)(void *arg, const char *name, size_t len,

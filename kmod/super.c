@@ -347,8 +347,10 @@ static void s3f_kill_sb(struct super_block *sb)
 {
 	struct s3f_sb_info *sbi = S3F_SB(sb);
 
-	if (sb->s_root)
+	if (sb->s_root) {
 		atomic_dec(&s3f_mounts);
+		s3f_op_umount(sb);
+	}
 	kill_anon_super(sb);
 	if (sbi) {
 		s3f_opts_free(&sbi->opts);

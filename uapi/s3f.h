@@ -107,6 +107,11 @@ enum s3f_cmd {
 	 * no longer version ETAG.
 	 */
 	S3F_CMD_READ,
+	/*
+	 * kernel -> helper upcall: the superblock is gone; drop the mount's
+	 * S3 client.  Attrs: MOUNT.  The kernel does not wait for the reply.
+	 */
+	S3F_CMD_UMOUNT,
 
 	__S3F_CMD_MAX,
 };

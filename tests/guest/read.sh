@@ -227,5 +227,7 @@ out=$(mount -t s3f -o "$OPTS" "$S3F_BUCKET/n1/n2" "$M" 2>&1); rc=$?
 check_eq "mount of bucket/prefix" "$rc $out" "0 "
 check_eq "the prefix is the root" "$(ls "$M") $(cat "$M/n3/n4/deep.txt")" "n3 deep"
 umount "$M"
+sleep 0.5
+check_match "umount tells the helper to drop the mount's client" "$(cat "$work/s3fd.log")" "mount [0-9]+: unmounted"
 
 finish
