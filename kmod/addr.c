@@ -72,6 +72,15 @@ void s3f_read_done(struct s3f_read *rd, int error)
 	loff_t end = rd->filled;
 	unsigned int i;
 
+	/*
+	 * Fewer bytes than asked, though the version matched: the object is
+	 * shorter than the inode says.  Never paper over that with zeros.
+	 */
+	if (!error && rd->filled < rd->len) {
+		pr_warn_ratelimited("%s: S3 returned %zu of %zu bytes at %lld\n",
+				    S3F_I(rd->inode)->key, rd->filled, rd->len, rd->pos);
+		error = -EIO;
+	}
 	if (error)
 		pr_debug("read %s @%lld+%zu failed: %d\n", S3F_I(rd->inode)->key,
 			 rd->pos, rd->len, error);
@@ -82,7 +91,7 @@ void s3f_read_done(struct s3f_read *rd, int error)
 		loff_t fpos = folio_pos(folio) - rd->pos;
 
 		if (!error) {
-			/* past the object's end: zeros, as for a hole */
+			/* past EOF (i_size): zeros, as for a hole */
 			if (end < fpos + (loff_t)folio_size(folio))
 				folio_zero_segment(folio, max_t(loff_t, end - fpos, 0),
 						   folio_size(folio));
