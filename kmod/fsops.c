@@ -106,9 +106,11 @@ static int s3f_lookup_on_reply(struct s3f_req *req, struct genl_info *info)
 		return -EPROTO;
 	err = nla_parse_nested(tb, S3F_ATTR_MAX, info->attrs[S3F_ATTR_ENTRY],
 			       s3f_entry_policy, info->extack);
-	if (err)
-		return err;
-	return s3f_parse_attrs(tb, req->priv);
+	if (!err)
+		err = s3f_parse_attrs(tb, req->priv);
+	if (!err)
+		((struct s3f_attrs *)req->priv)->meta_known = true;
+	return err;
 }
 
 int s3f_op_lookup(struct super_block *sb, const char *key,

@@ -28,7 +28,7 @@ struct inode *s3f_alloc_inode(struct super_block *sb)
 	si->key = NULL;
 	si->etag[0] = '\0';
 	si->attr_time = 0;
-	si->has_meta = false;
+	si->meta_checked = false;
 	spin_lock_init(&si->lock);
 	return &si->vfs_inode;
 }
@@ -95,7 +95,8 @@ static void s3f_set_attrs(struct inode *inode, const struct s3f_attrs *a)
 	inode->i_atime = ts;
 	if (a->type == S3F_TYPE_FILE)
 		i_size_write(inode, a->size);
-	if (a->has_meta || !si->has_meta) {
+	/* a listing (no metadata) never overrides what a LOOKUP found */
+	if (a->meta_known || !si->meta_checked) {
 		inode->i_mode = (inode->i_mode & S_IFMT) |
 				(s3f_mode(inode->i_sb, a) & 07777);
 		inode->i_uid = a->has_meta ? make_kuid(&init_user_ns, a->uid) : o->uid;
@@ -104,7 +105,8 @@ static void s3f_set_attrs(struct inode *inode, const struct s3f_attrs *a)
 			inode->i_uid = o->uid;
 		if (!gid_valid(inode->i_gid))
 			inode->i_gid = o->gid;
-		si->has_meta = a->has_meta;
+		if (a->meta_known)
+			si->meta_checked = true;
 	}
 	strscpy(si->etag, a->etag, sizeof(si->etag));
 	si->attr_time = jiffies;
@@ -236,11 +238,29 @@ static int s3f_getattr(struct user_namespace *mnt_userns, const struct path *pat
 	return 0;
 }
 
+/*
+ * Permission decisions need the real mode: an inode known only from a
+ * listing fetches its s3fs metadata first (one HEAD, once).  Without a
+ * helper the mount's defaults decide.
+ */
+static int s3f_permission(struct user_namespace *mnt_userns,
+			  struct inode *inode, int mask)
+{
+	if (!READ_ONCE(S3F_I(inode)->meta_checked)) {
+		if (mask & MAY_NOT_BLOCK)
+			return -ECHILD;
+		s3f_inode_revalidate(inode);
+	}
+	return generic_permission(mnt_userns, inode, mask);
+}
+
 const struct inode_operations s3f_file_iops = {
+	.permission	= s3f_permission,
 	.getattr	= s3f_getattr,
 };
 
 const struct inode_operations s3f_dir_iops = {
 	.lookup		= s3f_lookup,
+	.permission	= s3f_permission,
 	.getattr	= s3f_getattr,
 };

@@ -80,6 +80,7 @@ static inline struct s3f_sb_info *S3F_SB(struct super_block *sb)
 struct s3f_attrs {
 	u8 type;			/* enum s3f_type */
 	bool has_meta;			/* mode/uid/gid from s3fs metadata */
+	bool meta_known;		/* a LOOKUP: has_meta is authoritative */
 	u64 size;
 	s64 mtime_ns;
 	u32 mode;
@@ -101,7 +102,12 @@ struct s3f_inode {
 	spinlock_t lock;		/* see above */
 	char etag[S3F_ETAG_MAX];
 	unsigned long attr_time;	/* jiffies of the last confirmation */
-	bool has_meta;
+	/*
+	 * Listings carry no s3fs metadata: an inode made from one shows the
+	 * mount's defaults until a LOOKUP (HEAD) has been applied, which the
+	 * first permission check forces.
+	 */
+	bool meta_checked;
 };
 
 static inline struct s3f_inode *S3F_I(struct inode *inode)

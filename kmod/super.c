@@ -246,7 +246,8 @@ static const struct super_operations s3f_sops = {
 static int s3f_fill_super(struct super_block *sb, struct fs_context *fc)
 {
 	struct s3f_fs_context *ctx = fc->fs_private;
-	struct s3f_attrs root_attrs = { .type = S3F_TYPE_DIR };
+	/* the root is no object: its attributes are the mount's */
+	struct s3f_attrs root_attrs = { .type = S3F_TYPE_DIR, .meta_known = true };
 	struct s3f_sb_info *sbi;
 	struct inode *root;
 	char errmsg[256];

@@ -88,6 +88,8 @@ xcurl -X PUT --data-binary @src/empty -o /dev/null "$S3F_ENDPOINT/$S3F_BUCKET/ma
 xcurl -T src/deep -H "x-amz-meta-mode: 33261" -H "x-amz-meta-uid: 1234" \
 	-H "x-amz-meta-gid: 5678" -H "x-amz-meta-mtime: 1600000000" \
 	-o /dev/null "$S3F_ENDPOINT/$S3F_BUCKET/meta/exec.sh"
+xcurl -T src/deep -H "x-amz-meta-mode: 33261" -H "x-amz-meta-uid: 1234" \
+	-H "x-amz-meta-gid: 5678" -o /dev/null "$S3F_ENDPOINT/$S3F_BUCKET/meta/listed-first.sh"
 xcurl -T src/deep -H "x-amz-meta-mode: not-a-number" -H "x-amz-meta-uid: 1" \
 	-H "x-amz-meta-gid: 1" -o /dev/null "$S3F_ENDPOINT/$S3F_BUCKET/meta/garbage"
 
@@ -101,6 +103,14 @@ check_eq "s3fs metadata: mode, uid, gid, mtime from x-amz-meta-*" \
 	"$(stat -c '%A %u %g %Y' "$M/meta/exec.sh")" "-rwxr-xr-x 1234 5678 1600000000"
 check_eq "s3fs metadata: malformed values are ignored, defaults used" \
 	"$(stat -c '%a %u %g' "$M/meta/garbage")" "644 0 0"
+
+# the same, first seen in a listing: defaults until a permission check
+ls -l "$M/meta" >/dev/null
+check_eq "s3fs metadata: a listed entry shows the defaults (no HEAD per entry)" \
+	"$(stat -c '%a %u' "$M/meta/listed-first.sh")" "644 0"
+check "s3fs metadata: a permission check reads the real mode (executable)" test -x "$M/meta/listed-first.sh"
+check_eq "s3fs metadata: after it, stat shows the s3fs mode and owner" \
+	"$(stat -c '%a %u %g' "$M/meta/listed-first.sh")" "755 1234 5678"
 
 # ---- contents, byte for byte ----
 pairs=()
