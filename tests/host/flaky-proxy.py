@@ -7,34 +7,21 @@ every later connection is relayed to 127.0.0.1:--target unchanged.
 Prints "port N" when listening; exits by itself after --lifetime seconds.
 """
 import argparse
+import os
 import socket
 import struct
 import sys
 import threading
 import time
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from proxylib import pipe  # noqa: E402
+
 SLOWDOWN = (b"HTTP/1.1 503 Slow Down\r\nContent-Type: application/xml\r\n"
             b"Connection: close\r\nContent-Length: %d\r\n\r\n%s")
 BODY = (b'<?xml version="1.0" encoding="UTF-8"?><Error><Code>SlowDown</Code>'
         b'<Message>Please reduce your request rate.</Message>'
         b'<RequestId>flaky-proxy</RequestId></Error>')
-
-
-def pipe(src, dst):
-    try:
-        while True:
-            data = src.recv(65536)
-            if not data:
-                break
-            dst.sendall(data)
-    except OSError:
-        pass
-    finally:
-        for s in (src, dst):
-            try:
-                s.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
 
 
 def relay(conn, target):

@@ -14,30 +14,17 @@ itself after --lifetime seconds.
 """
 import argparse
 import json
+import os
 import socket
 import sys
 import threading
 import time
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from proxylib import pipe  # noqa: E402
+
 lock = threading.Lock()
 state = {"corrupt": 0, "conns": 0}
-
-
-def pipe(src, dst):
-    try:
-        while True:
-            data = src.recv(65536)
-            if not data:
-                break
-            dst.sendall(data)
-    except OSError:
-        pass
-    finally:
-        for s in (src, dst):
-            try:
-                s.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
 
 
 def recv_exact(conn, buf, n):
