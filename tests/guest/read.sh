@@ -158,6 +158,15 @@ for cmd in "touch $M/new" "mkdir $M/newdir" "rm $M/sizes/s1" "rmdir $M/marker" \
 	check_match "EROFS: $cmd" "$rc $out" "^[1-9].*Read-only file system"
 done
 
+# ---- a sequential read is a few large ranged GETs, each byte fetched once ----
+sync; echo 3 >/proc/sys/vm/drop_caches
+r0=$(stat_counter reads); b0=$(stat_counter read_bytes)
+cat "$M/sizes/s64m" >/dev/null
+r1=$(stat_counter reads); b1=$(stat_counter read_bytes)
+check_match "64 MiB read sequentially in 4 MiB GETs, not per page ($((r1 - r0)) GETs)" \
+	"$((r1 - r0))" "^(1[6-9]|2[0-4])$"
+check_eq "every byte fetched once" "$((b1 - b0))" $((64 << 20))
+
 # ---- the page cache: a second read fetches nothing; a new version is seen ----
 cat "$M/sizes/s1048577" >/dev/null
 r0=$(stat_counter reads)
