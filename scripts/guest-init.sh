@@ -216,11 +216,11 @@ helper_setup() {
 	log "s3fd registered"
 }
 
-# --- mount (off until the filesystem mounts: S3F_GUEST_MOUNT=1) -------------
+# --- mount (full mode; guest-run --no-mount or S3F_GUEST_MOUNT=0 skips it) --
 
 mounted=
 mount_setup() {
-	[ "${S3F_GUEST_MOUNT:-0}" = 1 ] || return 0
+	[ "${S3F_GUEST_MOUNT:-1}" = 1 ] || return 0
 	mkdir -p /mnt/s3
 	log "mount -t s3f -o $S3F_MOUNT_OPTIONS $S3_BUCKET /mnt/s3"
 	mount -t s3f -o "$S3F_MOUNT_OPTIONS" "$S3_BUCKET" /mnt/s3 ||
@@ -318,7 +318,9 @@ if [ "$setup" = ok ] && [ "$S3F_GUEST_MODE" != bare ]; then
 		helper_setup || setup=failed
 	fi
 	[ "$setup" != ok ] || s3_wait || setup=failed
-	[ "$setup" != ok ] || mount_setup || setup=failed
+	if [ "$setup" = ok ] && [ "$S3F_GUEST_MODE" = full ]; then
+		mount_setup || setup=failed
+	fi
 fi
 
 if [ "$setup" = ok ]; then

@@ -10,7 +10,7 @@ top=$(cd "$(dirname "$0")/../.." && pwd)
 
 CTL=$top/helper/s3fctl
 S3D=$top/helper/s3fd
-M=/mnt/s3
+M=/mnt/s3-read		# its own mount point: the harness mounts /mnt/s3
 TTL=2
 OPTS="$S3F_MOUNT_OPTIONS,ttl=$TTL"
 work=$(mktemp -d /tmp/s3f-read.XXXXXX)
