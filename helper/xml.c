@@ -569,20 +569,38 @@ free_fields:
 	return ret;
 }
 
-int s3_xml_parse_list(const char *body, size_t len, struct s3_list_result *out)
+/*
+ * Read a document whose root must be the element @name and hand that
+ * root to @parse.  -EBADMSG for any other root.
+ */
+static int parse_document(const char *body, size_t len, const char *name,
+			  int (*parse)(const xmlNode *root, void *out), void *out)
 {
 	xmlDoc *doc;
 	int ret;
 
-	memset(out, 0, sizeof(*out));
 	ret = xml_read(body, len, &doc);
 	if (ret)
 		return ret;
-	if (xml_is(xmlDocGetRootElement(doc), "ListBucketResult"))
-		ret = list_parse_root(xmlDocGetRootElement(doc), out);
+	if (xml_is(xmlDocGetRootElement(doc), name))
+		ret = parse(xmlDocGetRootElement(doc), out);
 	else
 		ret = -EBADMSG;
 	xmlFreeDoc(doc);
+	return ret;
+}
+
+static int list_parse_document(const xmlNode *root, void *out)
+{
+	return list_parse_root(root, out);
+}
+
+int s3_xml_parse_list(const char *body, size_t len, struct s3_list_result *out)
+{
+	int ret;
+
+	memset(out, 0, sizeof(*out));
+	ret = parse_document(body, len, "ListBucketResult", list_parse_document, out);
 	if (ret)
 		s3_list_result_free(out);
 	return ret;
@@ -629,21 +647,15 @@ static int error_parse(const xmlNode *root, struct s3_error_info *out)
 	return 0;
 }
 
+static int error_parse_document(const xmlNode *root, void *out)
+{
+	return error_parse(root, out);
+}
+
 int s3_xml_parse_error(const char *body, size_t len, struct s3_error_info *out)
 {
-	xmlDoc *doc;
-	int ret;
-
 	memset(out, 0, sizeof(*out));
-	ret = xml_read(body, len, &doc);
-	if (ret)
-		return ret;
-	if (xml_is(xmlDocGetRootElement(doc), "Error"))
-		ret = error_parse(xmlDocGetRootElement(doc), out);
-	else
-		ret = -EBADMSG;
-	xmlFreeDoc(doc);
-	return ret;
+	return parse_document(body, len, "Error", error_parse_document, out);
 }
 
 void s3_error_info_free(struct s3_error_info *err)

@@ -15,7 +15,7 @@ import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from proxylib import pipe  # noqa: E402
+from proxylib import listen_loopback, pipe  # noqa: E402
 
 SLOWDOWN = (b"HTTP/1.1 503 Slow Down\r\nContent-Type: application/xml\r\n"
             b"Connection: close\r\nContent-Length: %d\r\n\r\n%s")
@@ -49,12 +49,7 @@ def main():
     ap.add_argument("--lifetime", type=float, default=300)
     a = ap.parse_args()
 
-    srv = socket.socket()
-    srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    srv.bind(("127.0.0.1", 0))
-    srv.listen(64)
-    srv.settimeout(1)
-    print("port", srv.getsockname()[1], flush=True)
+    srv = listen_loopback()
     deadline = time.time() + a.lifetime
     resets, slowdowns = a.reset, a.slowdown
     while time.time() < deadline:

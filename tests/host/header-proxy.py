@@ -21,7 +21,7 @@ import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from proxylib import pipe  # noqa: E402
+from proxylib import listen_loopback, pipe, shutdown_all  # noqa: E402
 
 lock = threading.Lock()
 state = {"corrupt": 0, "conns": 0}
@@ -85,11 +85,7 @@ def serve(conn, target, log):
     except (OSError, EOFError, ValueError):
         pass
     finally:
-        for s in (conn, up):
-            try:
-                s.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
+        shutdown_all(conn, up)
 
 
 def main():
@@ -102,12 +98,7 @@ def main():
     state["corrupt"] = a.corrupt
 
     log = open(a.log, "a")
-    srv = socket.socket()
-    srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    srv.bind(("127.0.0.1", 0))
-    srv.listen(64)
-    srv.settimeout(1)
-    print("port", srv.getsockname()[1], flush=True)
+    srv = listen_loopback()
     deadline = time.time() + a.lifetime
     while time.time() < deadline:
         try:
