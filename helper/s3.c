@@ -344,7 +344,8 @@ int s3_copy(struct s3_client *c, const char *src_key, const char *dst_key,
 {
 	struct http_sink sink = { .max = S3_XML_MAX };
 	struct s3_body empty = { .fd = -1 };
-	struct sigv4_kv extra[2];
+	char match[S3_ETAG_MAX + 2];
+	struct sigv4_kv extra[3];
 	struct http_response resp;
 	struct s3_result local;
 	size_t nextra = 0;
@@ -360,6 +361,11 @@ int s3_copy(struct s3_client *c, const char *src_key, const char *dst_key,
 	if (opts && opts->nmeta)
 		extra[nextra++] = (struct sigv4_kv){ "x-amz-metadata-directive",
 						     "REPLACE" };
+	if (opts && opts->copy_if_match) {
+		snprintf(match, sizeof(match), "\"%s\"", opts->copy_if_match);
+		extra[nextra++] = (struct sigv4_kv){ "x-amz-copy-source-if-match",
+						     match };
+	}
 	err = do_write(c, "PUT", dst_key, NULL, 0, extra, nextra, &empty, opts,
 		       &sink, &resp, res);
 	/* a copy can fail after its 200: the body then holds an <Error> */
@@ -765,5 +771,74 @@ out_abort:
 out_free:
 	free(job.parts);
 	free(upload_id);
+	return err;
+}
+
+/* ---- multipart copy of an object ---- */
+
+struct copy_job {
+	struct s3_client *c;
+	const char *src_key, *dst_key;
+	const char *upload_id;
+	const char *src_etag;
+	uint64_t size;
+	uint64_t part_size;
+	struct s3_part *parts;
+};
+
+static int copy_part_fn(void *arg, size_t i, struct s3_result *res)
+{
+	struct copy_job *job = arg;
+	uint64_t off = i * job->part_size;
+	uint64_t len = job->size - off < job->part_size ?
+		       job->size - off : job->part_size;
+
+	job->parts[i].number = i + 1;
+	return s3_mpu_upload_part_copy(job->c, job->dst_key, job->upload_id,
+				       i + 1, job->src_key, off, len,
+				       job->src_etag, job->parts[i].etag, res);
+}
+
+int s3_copy_multipart(struct s3_client *c, const char *src_key,
+		      const char *dst_key, const struct s3_object *src,
+		      uint64_t part_size, int jobs,
+		      const struct s3_put_opts *opts, char etag[S3_ETAG_MAX],
+		      struct s3_result *res)
+{
+	struct copy_job job = {
+		.c = c, .src_key = src_key, .dst_key = dst_key,
+		.src_etag = src->etag[0] ? src->etag : NULL, .size = src->size,
+	};
+	struct s3_result local;
+	size_t nparts;
+	char *upload_id;
+	int err;
+
+	if (!res)
+		res = &local;
+	if (part_size < S3_MIN_PART_SIZE)
+		part_size = S3_MIN_PART_SIZE;
+	while ((src->size + part_size - 1) / part_size > S3_MAX_PARTS)
+		part_size *= 2;
+	if (part_size > S3_MAX_PART_SIZE)
+		return -EFBIG;
+	nparts = src->size ? (src->size + part_size - 1) / part_size : 1;
+	job.part_size = part_size;
+	job.parts = calloc(nparts, sizeof(*job.parts));
+	if (!job.parts)
+		return -ENOMEM;
+	err = s3_mpu_create(c, dst_key, opts, &upload_id, res);
+	if (err)
+		goto out_free;
+	job.upload_id = upload_id;
+	err = s3_parallel(nparts, jobs > 0 ? jobs : 4, copy_part_fn, &job, res);
+	if (!err)
+		err = s3_mpu_complete(c, dst_key, upload_id, job.parts, nparts,
+				      NULL, etag, res);
+	if (err)
+		s3_mpu_abort(c, dst_key, upload_id, NULL);
+	free(upload_id);
+out_free:
+	free(job.parts);
 	return err;
 }

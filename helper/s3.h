@@ -112,6 +112,11 @@ struct s3_put_opts {
 	const struct s3_kv *meta;	/* x-amz-meta-* to store */
 	size_t nmeta;
 	const char *content_type;
+	/*
+	 * s3_copy only: copy only from this version of the source
+	 * (x-amz-copy-source-if-match; 412 -> -ESTALE).
+	 */
+	const char *copy_if_match;
 };
 
 int s3_client_new(const struct s3_config *cfg, const struct s3_creds *creds,
@@ -144,10 +149,26 @@ int s3_put(struct s3_client *c, const char *key, const struct s3_body *body,
 
 int s3_delete(struct s3_client *c, const char *key, struct s3_result *res);
 
-/* Server-side copy of a whole object (up to 5 GiB), metadata copied. */
+/*
+ * Server-side copy of a whole object (up to 5 GiB): metadata copied
+ * (directive COPY), or replaced by opts->meta when it has any.
+ */
 int s3_copy(struct s3_client *c, const char *src_key, const char *dst_key,
 	    const struct s3_put_opts *opts, char etag[S3_ETAG_MAX],
 	    struct s3_result *res);
+
+/*
+ * Copy the object src_key (src: its HEAD) to dst_key with UploadPartCopy
+ * in parts of part_size (grown to fit 10000 parts; -EFBIG past 5 GiB
+ * parts), jobs at a time, each part only from version src->etag
+ * (x-amz-copy-source-if-match).  The metadata is opts's (UploadPartCopy
+ * copies none: pass src's).  Any failure aborts the upload.
+ */
+int s3_copy_multipart(struct s3_client *c, const char *src_key,
+		      const char *dst_key, const struct s3_object *src,
+		      uint64_t part_size, int jobs,
+		      const struct s3_put_opts *opts, char etag[S3_ETAG_MAX],
+		      struct s3_result *res);
 
 /* One ListObjectsV2 page; token NULL for the first. */
 int s3_list(struct s3_client *c, const char *prefix, const char *delimiter,
