@@ -22,6 +22,7 @@
 #include "log.h"
 #include "s3.h"
 #include "s3cli.h"
+#include "wops.h"
 
 #define MAX_META	32
 #define MAX_DIRTY	256
@@ -50,6 +51,14 @@ struct cli {
 	bool sparse;
 	bool stats;
 	const char *exec_before_publish;
+	/* write-path options (mkdir, symlink, rename, commit-stage) */
+	struct wops_meta wmeta;
+	bool noreplace;
+	const char *etag;
+	uint64_t multipart_threshold;
+	const char *stage;
+	uint64_t size;
+	bool has_size;
 };
 
 static void usage(FILE *f)
@@ -75,6 +84,20 @@ static void usage(FILE *f)
 		"                               prints \"put: honoured|ignored\" and\n"
 		"                               \"complete: honoured|ignored\" (writes and deletes\n"
 		"                               KEY-<random>)\n"
+		"The write path's operations, as s3fd runs them for the kernel:\n"
+		"  delete KEY                   DeleteObject (a missing key is success)\n"
+		"  mkdir [META] DIR/            the directory marker; prints its ETag\n"
+		"  rmdir DIR/                   delete the marker; ENOTEMPTY when keys are under it\n"
+		"  rename [--noreplace] [--etag E] [--multipart-threshold N] [--part-size N]\n"
+		"         SRC DST               copy (metadata too) and delete; prints the ETag\n"
+		"  rename-dir [--noreplace] SRC/ DST/   every key under SRC/ to DST/;\n"
+		"                               prints the number of keys moved\n"
+		"  symlink [META] [--assume-no-conditions] KEY TARGET\n"
+		"                               s3fs-style link (body TARGET), create-only\n"
+		"  commit-stage [--stage FILE] [--size N] [COMMIT OPTIONS] [META] KEY\n"
+		"                               a COMMIT upcall: FILE (none: zeros) sparse\n"
+		"                               over --base-etag, --dirty ranges as EXTENTS;\n"
+		"                               prints like commit\n"
 		"\n"
 		"Options (default from the environment):\n"
 		"  --endpoint URL      S3F_ENDPOINT\n"
@@ -108,7 +131,16 @@ static void usage(FILE *f)
 		"  --stats             then print requests, bytes_sent, bytes_received,\n"
 		"                      uploaded, copied, fetched, parts (one per line)\n"
 		"  --exec-before-publish CMD   (tests) run CMD with sh right before the\n"
-		"                      request that makes the object visible\n");
+		"                      request that makes the object visible\n"
+		"META (s3fs-fuse x-amz-meta-*):\n"
+		"  --mode M            st_mode, octal with a leading 0 (0100644) or decimal\n"
+		"  --uid N, --gid N\n"
+		"  --mtime-ns T, --atime-ns T, --ctime-ns T   nanoseconds since the epoch\n"
+		"RENAME OPTIONS:\n"
+		"  --noreplace         EEXIST when DST (or DST/...) exists\n"
+		"  --etag E            only from that version of SRC (else ESTALE)\n"
+		"  --multipart-threshold N   copy larger objects with UploadPartCopy\n"
+		"                      (default 5 GiB; --part-size sets the part size)\n");
 }
 
 enum {
@@ -117,8 +149,36 @@ enum {
 	OPT_CONTENT_TYPE, OPT_PART_SIZE, OPT_JOBS, OPT_RANGE, OPT_MAX_KEYS,
 	OPT_CA_FILE, OPT_BASE_ETAG, OPT_BASE_SIZE, OPT_DIRTY, OPT_FAIL_ON_CONFLICT,
 	OPT_NO_CONDITIONS, OPT_COMPLETE_CONDITIONS, OPT_SPARSE, OPT_STATS,
-	OPT_EXEC_BEFORE_PUBLISH,
+	OPT_EXEC_BEFORE_PUBLISH, OPT_MODE, OPT_UID, OPT_GID, OPT_MTIME_NS,
+	OPT_ATIME_NS, OPT_CTIME_NS, OPT_NOREPLACE, OPT_ETAG,
+	OPT_MULTIPART_THRESHOLD, OPT_STAGE, OPT_SIZE,
 };
+
+static int parse_u32(const char *s, uint32_t *out)
+{
+	unsigned long v;
+	char *end;
+
+	errno = 0;
+	v = strtoul(s, &end, 0);
+	if (errno || end == s || *end || v > UINT32_MAX || s[0] == '-')
+		return -1;
+	*out = v;
+	return 0;
+}
+
+static int parse_ns(const char *s, int64_t *out)
+{
+	long long v;
+	char *end;
+
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	if (errno || end == s || *end)
+		return -1;
+	*out = v;
+	return 0;
+}
 
 static int parse_size(const char *s, uint64_t *out)
 {
@@ -182,6 +242,17 @@ static int parse_opts(struct cli *cli, int argc, char **argv)
 		{ "sparse", no_argument, NULL, OPT_SPARSE },
 		{ "stats", no_argument, NULL, OPT_STATS },
 		{ "exec-before-publish", required_argument, NULL, OPT_EXEC_BEFORE_PUBLISH },
+		{ "mode", required_argument, NULL, OPT_MODE },
+		{ "uid", required_argument, NULL, OPT_UID },
+		{ "gid", required_argument, NULL, OPT_GID },
+		{ "mtime-ns", required_argument, NULL, OPT_MTIME_NS },
+		{ "atime-ns", required_argument, NULL, OPT_ATIME_NS },
+		{ "ctime-ns", required_argument, NULL, OPT_CTIME_NS },
+		{ "noreplace", no_argument, NULL, OPT_NOREPLACE },
+		{ "etag", required_argument, NULL, OPT_ETAG },
+		{ "multipart-threshold", required_argument, NULL, OPT_MULTIPART_THRESHOLD },
+		{ "stage", required_argument, NULL, OPT_STAGE },
+		{ "size", required_argument, NULL, OPT_SIZE },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -264,6 +335,48 @@ static int parse_opts(struct cli *cli, int argc, char **argv)
 		case OPT_SPARSE: cli->sparse = true; break;
 		case OPT_STATS: cli->stats = true; break;
 		case OPT_EXEC_BEFORE_PUBLISH: cli->exec_before_publish = optarg; break;
+		case OPT_MODE:
+			if (parse_u32(optarg, &cli->wmeta.mode))
+				goto bad;
+			cli->wmeta.has_mode = true;
+			break;
+		case OPT_UID:
+			if (parse_u32(optarg, &cli->wmeta.uid))
+				goto bad;
+			cli->wmeta.has_uid = true;
+			break;
+		case OPT_GID:
+			if (parse_u32(optarg, &cli->wmeta.gid))
+				goto bad;
+			cli->wmeta.has_gid = true;
+			break;
+		case OPT_MTIME_NS:
+			if (parse_ns(optarg, &cli->wmeta.mtime_ns))
+				goto bad;
+			cli->wmeta.has_mtime = true;
+			break;
+		case OPT_ATIME_NS:
+			if (parse_ns(optarg, &cli->wmeta.atime_ns))
+				goto bad;
+			cli->wmeta.has_atime = true;
+			break;
+		case OPT_CTIME_NS:
+			if (parse_ns(optarg, &cli->wmeta.ctime_ns))
+				goto bad;
+			cli->wmeta.has_ctime = true;
+			break;
+		case OPT_NOREPLACE: cli->noreplace = true; break;
+		case OPT_ETAG: cli->etag = optarg; break;
+		case OPT_MULTIPART_THRESHOLD:
+			if (parse_size(optarg, &cli->multipart_threshold))
+				goto bad;
+			break;
+		case OPT_STAGE: cli->stage = optarg; break;
+		case OPT_SIZE:
+			if (parse_size(optarg, &cli->size))
+				goto bad;
+			cli->has_size = true;
+			break;
 		case 'r': cli->recursive = true; break;
 		case 'h': usage(stdout); exit(0);
 		default: goto bad;
@@ -627,6 +740,163 @@ static int cmd_probe_conditions(struct cli *cli, int argc, char **argv)
 	return 0;
 }
 
+/* ---- the write path's operations (wops.h) ---- */
+
+static int cmd_delete(struct cli *cli, int argc, char **argv)
+{
+	struct s3_result res = { 0 };
+	int err;
+
+	if (argc != 1)
+		return -1;
+	err = wops_delete(cli->client, argv[0], &res);
+	if (err) {
+		fail("delete", argv[0], err, &res);
+		return 1;
+	}
+	return 0;
+}
+
+static int cmd_mkdir(struct cli *cli, int argc, char **argv)
+{
+	char etag[S3_ETAG_MAX];
+	struct s3_result res = { 0 };
+	int err;
+
+	if (argc != 1)
+		return -1;
+	err = wops_mkdir(cli->client, argv[0], &cli->wmeta, etag, &res);
+	if (err) {
+		fail("mkdir", argv[0], err, &res);
+		return 1;
+	}
+	printf("%s\n", etag);
+	return 0;
+}
+
+static int cmd_rmdir(struct cli *cli, int argc, char **argv)
+{
+	struct s3_result res = { 0 };
+	int err;
+
+	if (argc != 1)
+		return -1;
+	err = wops_rmdir(cli->client, argv[0], &res);
+	if (err) {
+		fail("rmdir", argv[0], err, &res);
+		return 1;
+	}
+	return 0;
+}
+
+static void rename_opts(const struct cli *cli, struct wops_rename_opts *o)
+{
+	*o = (struct wops_rename_opts){
+		.flags = cli->noreplace ? WOPS_RENAME_NOREPLACE : 0,
+		.etag = cli->etag,
+		.multipart_threshold = cli->multipart_threshold,
+		.part_size = cli->part_size,
+		.jobs = cli->jobs,
+	};
+}
+
+static int cmd_rename(struct cli *cli, int argc, char **argv)
+{
+	struct wops_rename_opts o;
+	char etag[S3_ETAG_MAX];
+	struct s3_result res = { 0 };
+	int err;
+
+	if (argc != 2)
+		return -1;
+	rename_opts(cli, &o);
+	err = wops_rename_file(cli->client, argv[0], argv[1], &o, etag, &res);
+	if (err) {
+		fail("rename", argv[0], err, &res);
+		return 1;
+	}
+	printf("%s\n", etag);
+	return 0;
+}
+
+static int cmd_rename_dir(struct cli *cli, int argc, char **argv)
+{
+	struct wops_rename_opts o;
+	struct s3_result res = { 0 };
+	size_t n;
+	int err;
+
+	if (argc != 2)
+		return -1;
+	rename_opts(cli, &o);
+	err = wops_rename_dir(cli->client, argv[0], argv[1], &o, &n, &res);
+	if (err) {
+		fail("rename-dir", argv[0], err, &res);
+		return 1;
+	}
+	printf("%zu\n", n);
+	return 0;
+}
+
+static int cmd_symlink(struct cli *cli, int argc, char **argv)
+{
+	char etag[S3_ETAG_MAX];
+	struct s3_result res = { 0 };
+	int err;
+
+	if (argc != 2)
+		return -1;
+	err = wops_symlink(cli->client, argv[0], argv[1], &cli->wmeta,
+			   !cli->no_conditions, etag, &res);
+	if (err) {
+		fail("symlink", argv[0], err, &res);
+		return 1;
+	}
+	printf("%s\n", etag);
+	return 0;
+}
+
+static int cmd_commit_stage(struct cli *cli, int argc, char **argv)
+{
+	struct wops_commit_req req = {
+		.stage = cli->stage,
+		.base_etag = cli->base_etag,
+		.base_size = cli->base_size,
+		.extents = cli->dirty,
+		.nextents = cli->ndirty,
+		.meta = cli->wmeta,
+		.fail_on_conflict = cli->fail_on_conflict,
+		.conditions = {
+			.put = !cli->no_conditions,
+			.complete = !cli->no_conditions && cli->complete_conditions,
+		},
+	};
+	struct commit_result out;
+	struct s3_result res = { 0 };
+	struct stat sb;
+	int err;
+
+	if (argc != 1 || (cli->base_etag && !cli->has_base_size))
+		return -1;
+	if (cli->has_size)
+		req.size = cli->size;
+	else if (cli->stage && !stat(cli->stage, &sb))
+		req.size = sb.st_size;
+	err = wops_commit(cli->client, argv[0], &req, &out, &res);
+	if (err) {
+		fail("commit-stage", argv[0], err, &res);
+		return 1;
+	}
+	printf("%s\t%s\t%s\n", out.conflict ? "conflict" : "committed", out.etag,
+	       out.key);
+	if (cli->stats)
+		printf("uploaded %" PRIu64 "\ncopied %" PRIu64 "\nfetched %" PRIu64
+		       "\n", out.bytes_uploaded, out.bytes_copied,
+		       out.bytes_fetched);
+	commit_result_free(&out);
+	return 0;
+}
+
 static const struct {
 	const char *name;
 	int (*fn)(struct cli *cli, int argc, char **argv);
@@ -641,6 +911,13 @@ static const struct {
 	{ "mpu-abort", cmd_mpu_abort },
 	{ "commit", cmd_commit },
 	{ "probe-conditions", cmd_probe_conditions },
+	{ "delete", cmd_delete },
+	{ "mkdir", cmd_mkdir },
+	{ "rmdir", cmd_rmdir },
+	{ "rename", cmd_rename },
+	{ "rename-dir", cmd_rename_dir },
+	{ "symlink", cmd_symlink },
+	{ "commit-stage", cmd_commit_stage },
 };
 
 static int open_client(struct cli *cli)

@@ -1,0 +1,447 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The write path's S3 operations (wops.h): namespace changes and the
+ * commit of a staged file, as plain functions of an S3 client.
+ *
+ * S3 has no directories and no rename: a directory is a "dir/" marker
+ * (or just keys under "dir/"), a rename is a copy and a delete.  A file
+ * rename is one CopyObject (metadata copied with it) and one
+ * DeleteObject; a directory rename moves every key under the directory
+ * that way: all copies first, then all deletions, so a failure leaves
+ * both trees (never neither).  Neither is atomic for other clients.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "wops.h"
+
+#define WOPS_LIST_PAGE		1000
+#define WOPS_COPY_PART_SIZE	(512ULL << 20)
+#define WOPS_JOBS		4
+
+/* ---- metadata ---- */
+
+void wops_format_time(int64_t ns, char *buf, size_t len)
+{
+	int64_t sec = ns / 1000000000LL, frac = ns % 1000000000LL;
+
+	if (frac < 0) {		/* before 1970: floor seconds, positive fraction */
+		sec--;
+		frac += 1000000000LL;
+	}
+	if (frac)
+		snprintf(buf, len, "%" PRId64 ".%09" PRId64, sec, frac);
+	else
+		snprintf(buf, len, "%" PRId64, sec);
+}
+
+static void meta_add(struct wops_meta_kv *out, const char *name)
+{
+	out->kv[out->n].name = (char *)name;
+	out->kv[out->n].value = out->val[out->n];
+	out->n++;
+}
+
+void wops_meta_kv(const struct wops_meta *m, struct wops_meta_kv *out)
+{
+	out->n = 0;
+	if (m->has_mode) {
+		snprintf(out->val[out->n], WOPS_META_LEN, "%" PRIu32, m->mode);
+		meta_add(out, "mode");
+	}
+	if (m->has_uid) {
+		snprintf(out->val[out->n], WOPS_META_LEN, "%" PRIu32, m->uid);
+		meta_add(out, "uid");
+	}
+	if (m->has_gid) {
+		snprintf(out->val[out->n], WOPS_META_LEN, "%" PRIu32, m->gid);
+		meta_add(out, "gid");
+	}
+	if (m->has_mtime) {
+		wops_format_time(m->mtime_ns, out->val[out->n], WOPS_META_LEN);
+		meta_add(out, "mtime");
+	}
+	if (m->has_atime) {
+		wops_format_time(m->atime_ns, out->val[out->n], WOPS_META_LEN);
+		meta_add(out, "atime");
+	}
+	if (m->has_ctime) {
+		wops_format_time(m->ctime_ns, out->val[out->n], WOPS_META_LEN);
+		meta_add(out, "ctime");
+	}
+}
+
+/* An answer decided here, not by the server: *res must not show the last request's. */
+static int refuse(int err, struct s3_result *res)
+{
+	if (res)
+		memset(res, 0, sizeof(*res));
+	return err;
+}
+
+static bool is_dir_key(const char *key)
+{
+	size_t len = strlen(key);
+
+	return len && key[len - 1] == '/';
+}
+
+/* ---- delete, mkdir, rmdir, symlink ---- */
+
+int wops_delete(struct s3_client *c, const char *key, struct s3_result *res)
+{
+	int err;
+
+	if (!key[0])
+		return -EINVAL;
+	err = s3_delete(c, key, res);
+	return err == -ENOENT ? 0 : err;
+}
+
+int wops_mkdir(struct s3_client *c, const char *key, const struct wops_meta *m,
+	       char etag[S3_ETAG_MAX], struct s3_result *res)
+{
+	struct s3_body empty = { .fd = -1 };
+	struct s3_put_opts put = { .content_type = "application/x-directory" };
+	struct wops_meta_kv kv;
+
+	if (!is_dir_key(key))
+		return -EINVAL;
+	wops_meta_kv(m, &kv);
+	put.meta = kv.kv;
+	put.nmeta = kv.n;
+	return s3_put(c, key, &empty, &put, etag, res);
+}
+
+/* Is there any key under prefix other than except (may be NULL)? */
+static int has_keys_under(struct s3_client *c, const char *prefix,
+			  const char *except, bool *found, struct s3_result *res)
+{
+	struct s3_list_result page;
+	size_t i;
+	int err;
+
+	*found = false;
+	err = s3_list(c, prefix, NULL, NULL, 2, &page, res);
+	if (err)
+		return err;
+	for (i = 0; i < page.nentries; i++)
+		if (!except || strcmp(page.entries[i].key, except))
+			*found = true;
+	s3_list_result_free(&page);
+	return 0;
+}
+
+int wops_rmdir(struct s3_client *c, const char *key, struct s3_result *res)
+{
+	bool found;
+	int err;
+
+	if (!is_dir_key(key))
+		return -EINVAL;
+	err = has_keys_under(c, key, key, &found, res);
+	if (err)
+		return err;
+	if (found)
+		return refuse(-ENOTEMPTY, res);
+	return wops_delete(c, key, res);
+}
+
+int wops_symlink(struct s3_client *c, const char *key, const char *target,
+		 const struct wops_meta *m, bool create_only,
+		 char etag[S3_ETAG_MAX], struct s3_result *res)
+{
+	struct s3_body body = { .buf = target, .fd = -1, .len = strlen(target) };
+	struct s3_put_opts put = {
+		.content_type = "application/octet-stream",
+		.if_none_match = create_only,
+	};
+	struct wops_meta_kv kv;
+
+	if (!key[0] || is_dir_key(key) || !target[0])
+		return -EINVAL;
+	wops_meta_kv(m, &kv);
+	put.meta = kv.kv;
+	put.nmeta = kv.n;
+	return s3_put(c, key, &body, &put, etag, res);
+}
+
+/* ---- rename ---- */
+
+/* Does key exist as an object, or as a directory (keys under key/)? */
+static int name_taken(struct s3_client *c, const char *key, bool *taken,
+		      struct s3_result *res)
+{
+	struct s3_object obj;
+	char *dir;
+	int err;
+
+	*taken = false;
+	err = s3_head(c, key, &obj, res);
+	if (!err) {
+		s3_object_free(&obj);
+		*taken = true;
+		return 0;
+	}
+	if (err != -ENOENT)
+		return err;
+	if (asprintf(&dir, "%s/", key) < 0)
+		return -ENOMEM;
+	err = has_keys_under(c, dir, NULL, taken, res);
+	free(dir);
+	return err;
+}
+
+static uint64_t copy_threshold(const struct wops_rename_opts *o)
+{
+	return o->multipart_threshold ? o->multipart_threshold : S3_MAX_PUT_SIZE;
+}
+
+/*
+ * Copy src (its HEAD: obj) to dst: CopyObject, or a multipart copy with
+ * src's metadata above the threshold.  if_match: only from that version.
+ */
+static int copy_object(struct s3_client *c, const char *src, const char *dst,
+		       const struct s3_object *obj, const char *if_match,
+		       const struct wops_rename_opts *o, char etag[S3_ETAG_MAX],
+		       struct s3_result *res)
+{
+	struct s3_put_opts put = { .copy_if_match = if_match };
+
+	if (obj->size <= copy_threshold(o))
+		return s3_copy(c, src, dst, &put, etag, res);
+	put = (struct s3_put_opts){
+		.meta = obj->meta, .nmeta = obj->nmeta,
+		.content_type = obj->content_type,
+	};
+	return s3_copy_multipart(c, src, dst, obj,
+				 o->part_size ? o->part_size : WOPS_COPY_PART_SIZE,
+				 o->jobs ? o->jobs : WOPS_JOBS, &put, etag, res);
+}
+
+int wops_rename_file(struct s3_client *c, const char *key, const char *new_key,
+		     const struct wops_rename_opts *o, char etag[S3_ETAG_MAX],
+		     struct s3_result *res)
+{
+	struct s3_object obj;
+	bool taken;
+	int err;
+
+	if (!key[0] || !new_key[0] || is_dir_key(key) || is_dir_key(new_key))
+		return -EINVAL;
+	if (o->flags & WOPS_RENAME_NOREPLACE) {
+		err = name_taken(c, new_key, &taken, res);
+		if (err)
+			return err;
+		if (taken)
+			return refuse(-EEXIST, res);
+	}
+	err = s3_head(c, key, &obj, res);
+	if (err)
+		return err;
+	if (o->etag && o->etag[0] && strcmp(obj.etag, o->etag)) {
+		log_info("rename %s: it is version %s now, not %s: refused",
+			 key, obj.etag, o->etag);
+		err = refuse(-ESTALE, res);
+		goto out_free;
+	}
+	if (!strcmp(key, new_key)) {	/* a copy onto itself, then a delete: no */
+		memcpy(etag, obj.etag, S3_ETAG_MAX);
+		goto out_free;
+	}
+	err = copy_object(c, key, new_key, &obj,
+			  o->etag && o->etag[0] ? o->etag : NULL, o, etag, res);
+	if (err)
+		goto out_free;
+	err = wops_delete(c, key, res);
+	if (err)
+		log_warn("rename %s -> %s: copied, but the source cannot be deleted: %s",
+			 key, new_key, strerror(-err));
+out_free:
+	s3_object_free(&obj);
+	return err;
+}
+
+/* Every key under prefix, all pages; *keys malloc'd (free_keys). */
+static int list_all(struct s3_client *c, const char *prefix, char ***keys,
+		    uint64_t **sizes, size_t *nkeys, struct s3_result *res)
+{
+	struct s3_list_result page;
+	char *token = NULL, **k = NULL, **kp;
+	uint64_t *s = NULL, *sp;
+	size_t n = 0, i;
+	int err;
+
+	do {
+		err = s3_list(c, prefix, NULL, token, WOPS_LIST_PAGE, &page, res);
+		free(token);
+		token = NULL;
+		if (err)
+			break;
+		kp = realloc(k, (n + page.nentries + 1) * sizeof(*k));
+		if (kp)
+			k = kp;
+		sp = realloc(s, (n + page.nentries + 1) * sizeof(*s));
+		if (sp)
+			s = sp;
+		if (!kp || !sp) {
+			err = -ENOMEM;
+			s3_list_result_free(&page);
+			break;
+		}
+		for (i = 0; i < page.nentries; i++) {
+			s[n] = page.entries[i].size;
+			k[n++] = page.entries[i].key;	/* taken over */
+			page.entries[i].key = NULL;
+		}
+		if (page.truncated && page.next_token &&
+		    !(token = strdup(page.next_token)))
+			err = -ENOMEM;
+		s3_list_result_free(&page);
+	} while (!err && token);
+	if (err) {
+		for (i = 0; i < n; i++)
+			free(k[i]);
+		free(k);
+		free(s);
+		return err;
+	}
+	*keys = k;
+	*sizes = s;
+	*nkeys = n;
+	return 0;
+}
+
+struct move_job {
+	struct s3_client *c;
+	const char *key, *new_key;
+	const struct wops_rename_opts *o;
+	char **keys;
+	uint64_t *sizes;
+};
+
+static int move_copy_fn(void *arg, size_t i, struct s3_result *res)
+{
+	struct move_job *m = arg;
+	struct s3_object obj = { .size = m->sizes[i] };
+	char etag[S3_ETAG_MAX], *dst;
+	int err;
+
+	if (asprintf(&dst, "%s%s", m->new_key, m->keys[i] + strlen(m->key)) < 0)
+		return -ENOMEM;
+	/* a big one needs its metadata for the multipart copy: HEAD it */
+	if (obj.size > copy_threshold(m->o))
+		err = s3_head(m->c, m->keys[i], &obj, res);
+	else
+		err = 0;
+	if (!err)
+		err = copy_object(m->c, m->keys[i], dst, &obj, NULL, m->o, etag,
+				  res);
+	if (err)
+		log_warn("rename %s -> %s: copying %s failed: %s", m->key,
+			 m->new_key, m->keys[i], strerror(-err));
+	s3_object_free(&obj);
+	free(dst);
+	return err;
+}
+
+static int move_delete_fn(void *arg, size_t i, struct s3_result *res)
+{
+	struct move_job *m = arg;
+
+	return wops_delete(m->c, m->keys[i], res);
+}
+
+int wops_rename_dir(struct s3_client *c, const char *key, const char *new_key,
+		    const struct wops_rename_opts *o, size_t *ncopied,
+		    struct s3_result *res)
+{
+	struct move_job m = { .c = c, .key = key, .new_key = new_key, .o = o };
+	int jobs = o->jobs ? o->jobs : WOPS_JOBS;
+	size_t n = 0, i;
+	bool taken;
+	int err;
+
+	if (ncopied)
+		*ncopied = 0;
+	if (!is_dir_key(key) || !is_dir_key(new_key) ||
+	    !strncmp(new_key, key, strlen(key)) ||
+	    !strncmp(key, new_key, strlen(new_key)))
+		return -EINVAL;		/* also: into itself, or onto a parent */
+	if (o->flags & WOPS_RENAME_NOREPLACE) {
+		err = has_keys_under(c, new_key, NULL, &taken, res);
+		if (err)
+			return err;
+		if (taken)
+			return refuse(-EEXIST, res);
+	}
+	err = list_all(c, key, &m.keys, &m.sizes, &n, res);
+	if (err)
+		return err;
+	if (!n) {
+		err = refuse(-ENOENT, res);
+		goto out_free;
+	}
+	err = s3_parallel(n, jobs, move_copy_fn, &m, res);
+	if (err)
+		goto out_free;
+	err = s3_parallel(n, jobs, move_delete_fn, &m, res);
+	if (err)
+		log_warn("rename %s -> %s: copied, but not every source was deleted: %s",
+			 key, new_key, strerror(-err));
+	else if (ncopied)
+		*ncopied = n;
+	log_info("rename %s -> %s: %zu keys moved%s", key, new_key, n,
+		 err ? " (sources partly left)" : "");
+out_free:
+	for (i = 0; i < n; i++)
+		free(m.keys[i]);
+	free(m.keys);
+	free(m.sizes);
+	return err;
+}
+
+/* ---- commit ---- */
+
+int wops_commit(struct s3_client *c, const char *key,
+		const struct wops_commit_req *req, struct commit_result *out,
+		struct s3_result *res)
+{
+	struct s3_put_opts put = { .content_type = "application/octet-stream" };
+	struct commit_source src = {
+		.size = req->size,
+		.base_etag = req->base_etag,
+		.base_size = req->base_size,
+		.dirty = req->extents,
+		.ndirty = req->nextents,
+		.sparse = req->base_etag != NULL,
+	};
+	struct commit_opts o = {
+		.put = &put,
+		.on_conflict = req->fail_on_conflict ? COMMIT_FAIL : COMMIT_KEEP_BOTH,
+		.conditions = req->conditions,
+	};
+	const char *path = req->stage ? req->stage : "/dev/zero";
+	struct wops_meta_kv kv;
+	int err;
+
+	src.fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (src.fd < 0) {
+		err = -errno;
+		log_warn("commit %s: cannot open the staging file %s: %s", key,
+			 path, strerror(errno));
+		return err;
+	}
+	wops_meta_kv(&req->meta, &kv);
+	put.meta = kv.kv;
+	put.nmeta = kv.n;
+	err = commit_object(c, key, &src, &o, out, res);
+	close(src.fd);
+	return err;
+}

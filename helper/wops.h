@@ -1,0 +1,131 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The write path's S3 operations, without netlink: what the COMMIT,
+ * DELETE, MKDIR, RMDIR, RENAME and SYMLINK upcalls do (wjobs.c), and
+ * what `s3fctl s3 mkdir|rmdir|rename|rename-dir|symlink|commit-stage`
+ * runs, so the logic is tested against a server without the kernel.
+ *
+ * Keys are full keys (the mount prefix included); directories end in
+ * '/'.  Metadata is s3fs-fuse's (helper/ops.c reads it back).
+ * Every function returns 0 or a negative errno, with *res (when not
+ * NULL) saying what the server answered.
+ */
+#ifndef S3F_HELPER_WOPS_H
+#define S3F_HELPER_WOPS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "commit.h"
+#include "s3.h"
+
+/* s3fs-fuse metadata of an object; only the fields marked present are written. */
+struct wops_meta {
+	bool has_mode, has_uid, has_gid, has_mtime, has_atime, has_ctime;
+	uint32_t mode, uid, gid;
+	int64_t mtime_ns, atime_ns, ctime_ns;
+};
+
+#define WOPS_META_MAX	6
+#define WOPS_META_LEN	32	/* "-9223372036.854775808" fits */
+
+/* The header values of m: x-amz-meta-mode|uid|gid|mtime|atime|ctime. */
+struct wops_meta_kv {
+	struct s3_kv kv[WOPS_META_MAX];
+	char val[WOPS_META_MAX][WOPS_META_LEN];
+	size_t n;
+};
+
+/*
+ * Fill out from m: mode, uid, gid in decimal, times as epoch seconds
+ * with ".NNNNNNNNN" only when the nanoseconds are not zero (times
+ * before 1970: floor seconds and a positive fraction, which ops.c's
+ * parse_mtime reads back exactly).
+ */
+void wops_meta_kv(const struct wops_meta *m, struct wops_meta_kv *out);
+/* "1700000000" or "1700000000.000000005": buf of WOPS_META_LEN. */
+void wops_format_time(int64_t ns, char *buf, size_t len);
+
+/* DeleteObject key; a key that does not exist is success. */
+int wops_delete(struct s3_client *c, const char *key, struct s3_result *res);
+
+/* PUT the empty marker key (ending in '/') with m (mode incl. S_IFDIR). */
+int wops_mkdir(struct s3_client *c, const char *key, const struct wops_meta *m,
+	       char etag[S3_ETAG_MAX], struct s3_result *res);
+
+/*
+ * Remove directory key (ending in '/'): -ENOTEMPTY when any key other
+ * than the marker lies under it, else delete the marker (none: success).
+ */
+int wops_rmdir(struct s3_client *c, const char *key, struct s3_result *res);
+
+#define WOPS_RENAME_NOREPLACE	(1U << 0)
+
+struct wops_rename_opts {
+	unsigned int flags;		/* WOPS_RENAME_* */
+	const char *etag;		/* file: copy only this version, or NULL */
+	/*
+	 * file: copy objects larger than this with UploadPartCopy in parts
+	 * of part_size (0: S3_MAX_PUT_SIZE, and 512 MiB parts); a test seam.
+	 */
+	uint64_t multipart_threshold;
+	uint64_t part_size;
+	int jobs;			/* parts copied at once; 0: 4 */
+};
+
+/*
+ * Rename the object key to new_key: CopyObject (metadata copied) or a
+ * multipart copy above the threshold, then DeleteObject key.
+ * -EEXIST with NOREPLACE when new_key or keys under new_key/ exist;
+ * -ESTALE when key is no longer version o->etag (nothing written);
+ * -ENOENT when key does not exist.  etag: the copy's.
+ */
+int wops_rename_file(struct s3_client *c, const char *key, const char *new_key,
+		     const struct wops_rename_opts *o, char etag[S3_ETAG_MAX],
+		     struct s3_result *res);
+
+/*
+ * Rename directory key to new_key (both ending in '/'): copy every key
+ * under key (all pages, nested ones and the marker) to new_key plus its
+ * remainder, then delete the sources.  A failed copy stops the rename
+ * before any source is deleted (copies made so far stay).  Not atomic.
+ * -EEXIST with NOREPLACE when any key lies under new_key.  *ncopied
+ * (may be NULL): the keys moved.
+ */
+int wops_rename_dir(struct s3_client *c, const char *key, const char *new_key,
+		    const struct wops_rename_opts *o, size_t *ncopied,
+		    struct s3_result *res);
+
+/*
+ * Symbolic link key -> target, s3fs-fuse's way: the body is target, m
+ * has S_IFLNK.  create_only: If-None-Match: * (the server honours it:
+ * -EEXIST when key exists).
+ */
+int wops_symlink(struct s3_client *c, const char *key, const char *target,
+		 const struct wops_meta *m, bool create_only,
+		 char etag[S3_ETAG_MAX], struct s3_result *res);
+
+/* A COMMIT as the kernel describes it. */
+struct wops_commit_req {
+	const char *stage;		/* staging file, or NULL: zeros */
+	uint64_t size;
+	const char *base_etag;		/* NULL: a new object */
+	uint64_t base_size;
+	const struct commit_range *extents;	/* dirty ranges */
+	size_t nextents;
+	struct wops_meta meta;
+	bool fail_on_conflict;
+	struct commit_conditions conditions;
+};
+
+/*
+ * Commit req as key through commit_object(): the staging file read-only
+ * (sparse when there is a base), metadata from req->meta,
+ * Content-Type application/octet-stream.  out as commit_object's.
+ */
+int wops_commit(struct s3_client *c, const char *key,
+		const struct wops_commit_req *req, struct commit_result *out,
+		struct s3_result *res);
+
+#endif /* S3F_HELPER_WOPS_H */
