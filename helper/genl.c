@@ -39,6 +39,25 @@ static struct nla_policy s3f_nl_policy[S3F_ATTR_MAX + 1] = {
 	[S3F_ATTR_TOKEN]		= { .type = NLA_STRING },
 	[S3F_ATTR_OFFSET]		= { .type = NLA_U64 },
 	[S3F_ATTR_LENGTH]		= { .type = NLA_U64 },
+	/* the write path */
+	[S3F_ATTR_TYPE]			= { .type = NLA_U8 },
+	[S3F_ATTR_SIZE]			= { .type = NLA_U64 },
+	[S3F_ATTR_MTIME_NS]		= { .type = NLA_U64 },	/* s64 */
+	[S3F_ATTR_MODE]			= { .type = NLA_U32 },
+	[S3F_ATTR_UID]			= { .type = NLA_U32 },
+	[S3F_ATTR_GID]			= { .type = NLA_U32 },
+	[S3F_ATTR_FD]			= { .type = NLA_U32 },
+	[S3F_ATTR_STAGE]		= { .type = NLA_STRING },
+	[S3F_ATTR_BASE_SIZE]		= { .type = NLA_U64 },
+	[S3F_ATTR_EXTENTS]		= { .type = NLA_UNSPEC },
+	[S3F_ATTR_ATIME_NS]		= { .type = NLA_U64 },	/* s64 */
+	[S3F_ATTR_CTIME_NS]		= { .type = NLA_U64 },	/* s64 */
+	[S3F_ATTR_FLAGS]		= { .type = NLA_U32 },
+	[S3F_ATTR_CONFLICT]		= { .type = NLA_STRING },
+	[S3F_ATTR_BYTES_UPLOADED]	= { .type = NLA_U64 },
+	[S3F_ATTR_BYTES_COPIED]		= { .type = NLA_U64 },
+	[S3F_ATTR_NEW_KEY]		= { .type = NLA_STRING },
+	[S3F_ATTR_TARGET]		= { .type = NLA_STRING },
 };
 
 static void set_buffers(struct nl_sock *sock)
@@ -294,8 +313,30 @@ static int upcall_valid_cb(struct nl_msg *msg, void *arg)
 			 gh->cmd);
 		return NL_SKIP;
 	}
+	ctx->nl->upcall = nlmsg_hdr(msg);
 	ctx->fn(ctx->nl, gh->cmd, attrs, ctx->arg);
+	ctx->nl->upcall = NULL;
 	return NL_OK;
+}
+
+size_t s3f_nl_upcall_attrs(struct s3f_nl *nl, int type, struct nlattr **out,
+			   size_t max)
+{
+	struct nlattr *a;
+	size_t n = 0;
+	int rem;
+
+	if (!nl->upcall)
+		return 0;
+	nla_for_each_attr(a, genlmsg_attrdata(nlmsg_data(nl->upcall), 0),
+			  genlmsg_attrlen(nlmsg_data(nl->upcall), 0), rem) {
+		if (nla_type(a) != type)
+			continue;
+		if (n < max)
+			out[n] = a;
+		n++;
+	}
+	return n;
 }
 
 /* A late REPLY's ENOENT, or any other refusal of something we sent. */

@@ -31,6 +31,8 @@ struct s3f_nl {
 	int ndeferred;
 	/* replies come from worker threads: one message at a time */
 	pthread_mutex_t send_lock;
+	/* the upcall being dispatched, during the upcall callback only */
+	struct nlmsghdr *upcall;
 	/* outcome of the last s3f_nl_request(), read by its caller */
 	int err;			/* 0 or -errno from the kernel */
 	char errmsg[256];		/* kernel's extended ack message, or "" */
@@ -61,6 +63,14 @@ int s3f_nl_request(struct s3f_nl *nl, struct nl_msg *msg,
 /* Daemon: one upcall from the kernel (cmd, parsed attrs). */
 typedef void (*s3f_nl_upcall_fn)(struct s3f_nl *nl, uint8_t cmd,
 				 struct nlattr **attrs, void *arg);
+
+/*
+ * In the upcall callback: every top-level attribute of type in the
+ * upcall (parsed attrs[] hold only the last one of a type).  Stores up
+ * to max in out; returns how many there are.
+ */
+size_t s3f_nl_upcall_attrs(struct s3f_nl *nl, int type, struct nlattr **out,
+			   size_t max);
 
 /* Dispatch upcalls deferred during s3f_nl_request(). */
 void s3f_nl_receive_deferred(struct s3f_nl *nl, s3f_nl_upcall_fn fn, void *arg);

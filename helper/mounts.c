@@ -5,7 +5,7 @@
  * mounts_lock guards the list and every entry's refcount.  An entry's
  * params and client are immutable after creation; an entry replaced (the
  * same id with other parameters, after a module reload) is freed when
- * its last user puts it.
+ * its last user puts it.  probe_lock guards the probe's result.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "commit.h"
 #include "creds.h"
 #include "log.h"
 #include "mounts.h"
@@ -25,6 +26,9 @@ struct mount_entry {
 	char *endpoint;			/* resolved */
 	char *creds_source;
 	struct s3_client *client;
+	pthread_mutex_t probe_lock;
+	bool probed;			/* guarded by probe_lock */
+	struct commit_conditions conditions;	/* guarded by probe_lock */
 };
 
 static pthread_mutex_t mounts_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -38,6 +42,8 @@ static struct nla_policy mount_policy[S3F_MOUNT_ATTR_MAX + 1] = {
 	[S3F_MOUNT_ATTR_REGION]		= { .type = NLA_STRING },
 	[S3F_MOUNT_ATTR_PROFILE]	= { .type = NLA_STRING },
 	[S3F_MOUNT_ATTR_ADDRESSING]	= { .type = NLA_U8 },
+	[S3F_MOUNT_ATTR_STAGING]	= { .type = NLA_STRING },
+	[S3F_MOUNT_ATTR_RW]		= { .type = NLA_FLAG },
 };
 
 static char *attr_strdup(struct nlattr *a)
@@ -59,10 +65,12 @@ int mount_params_parse(struct nlattr *nest, struct mount_params *mp)
 	mp->endpoint = attr_strdup(tb[S3F_MOUNT_ATTR_ENDPOINT]);
 	mp->region = attr_strdup(tb[S3F_MOUNT_ATTR_REGION]);
 	mp->profile = attr_strdup(tb[S3F_MOUNT_ATTR_PROFILE]);
+	mp->staging = attr_strdup(tb[S3F_MOUNT_ATTR_STAGING]);
 	if (tb[S3F_MOUNT_ATTR_ADDRESSING])
 		mp->addressing = nla_get_u8(tb[S3F_MOUNT_ATTR_ADDRESSING]);
+	mp->rw = nla_get_flag(tb[S3F_MOUNT_ATTR_RW]);
 	if (!mp->bucket || !mp->prefix || !mp->endpoint || !mp->region ||
-	    !mp->profile) {
+	    !mp->profile || !mp->staging) {
 		mount_params_free(mp);
 		return -ENOMEM;
 	}
@@ -76,15 +84,17 @@ void mount_params_free(struct mount_params *mp)
 	free(mp->endpoint);
 	free(mp->region);
 	free(mp->profile);
+	free(mp->staging);
 	memset(mp, 0, sizeof(*mp));
 }
 
 static bool params_equal(const struct mount_params *a, const struct mount_params *b)
 {
 	return a->id == b->id && a->addressing == b->addressing &&
-	       !strcmp(a->bucket, b->bucket) && !strcmp(a->prefix, b->prefix) &&
+	       a->rw == b->rw && !strcmp(a->bucket, b->bucket) &&
+	       !strcmp(a->prefix, b->prefix) &&
 	       !strcmp(a->endpoint, b->endpoint) && !strcmp(a->region, b->region) &&
-	       !strcmp(a->profile, b->profile);
+	       !strcmp(a->profile, b->profile) && !strcmp(a->staging, b->staging);
 }
 
 static int params_copy(struct mount_params *dst, const struct mount_params *src)
@@ -92,14 +102,16 @@ static int params_copy(struct mount_params *dst, const struct mount_params *src)
 	*dst = (struct mount_params){
 		.id = src->id,
 		.addressing = src->addressing,
+		.rw = src->rw,
 		.bucket = strdup(src->bucket),
 		.prefix = strdup(src->prefix),
 		.endpoint = strdup(src->endpoint),
 		.region = strdup(src->region),
 		.profile = strdup(src->profile),
+		.staging = strdup(src->staging),
 	};
 	if (!dst->bucket || !dst->prefix || !dst->endpoint || !dst->region ||
-	    !dst->profile) {
+	    !dst->profile || !dst->staging) {
 		mount_params_free(dst);
 		return -ENOMEM;
 	}
@@ -112,6 +124,7 @@ static void entry_free(struct mount_entry *me)
 	mount_params_free(&me->params);
 	free(me->endpoint);
 	free(me->creds_source);
+	pthread_mutex_destroy(&me->probe_lock);
 	free(me);
 }
 
@@ -188,7 +201,11 @@ struct mount_entry *mounts_get(const struct mount_params *mp, char *errbuf,
 
 	/* make the client outside the lock: loading credentials reads files */
 	fresh = calloc(1, sizeof(*fresh));
+	if (fresh)
+		pthread_mutex_init(&fresh->probe_lock, NULL);
 	if (!fresh || params_copy(&fresh->params, mp)) {
+		if (fresh)
+			pthread_mutex_destroy(&fresh->probe_lock);
 		free(fresh);
 		*err = -ENOMEM;
 		snprintf(errbuf, errlen, "out of memory");
@@ -244,6 +261,33 @@ const char *mount_endpoint(struct mount_entry *me)
 const char *mount_creds_source(struct mount_entry *me)
 {
 	return me->creds_source;
+}
+
+void mount_conditions(struct mount_entry *me, struct commit_conditions *out)
+{
+	char *key;
+	int err = -ENOMEM;
+
+	pthread_mutex_lock(&me->probe_lock);
+	if (me->probed)
+		goto out;
+	if (asprintf(&key, "%s.s3f-probe", me->params.prefix) >= 0) {
+		err = commit_probe_conditions(me->client, key, &me->conditions);
+		free(key);
+	}
+	me->probed = true;
+	if (err) {
+		memset(&me->conditions, 0, sizeof(me->conditions));
+		log_warn("mount %u: cannot probe conditional writes (%s): checking with HEAD before each write",
+			 me->params.id, strerror(-err));
+	} else {
+		log_info("mount %u: server honours conditional PUT: %s, on Complete: %s",
+			 me->params.id, me->conditions.put ? "yes" : "no",
+			 me->conditions.complete ? "yes" : "no");
+	}
+out:
+	*out = me->conditions;
+	pthread_mutex_unlock(&me->probe_lock);
 }
 
 int mounts_probe(const struct mount_params *mp, char *errbuf, size_t errlen)

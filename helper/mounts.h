@@ -7,10 +7,12 @@
 #ifndef S3F_HELPER_MOUNTS_H
 #define S3F_HELPER_MOUNTS_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include <netlink/attr.h>
 
+#include "commit.h"
 #include "s3.h"
 
 struct mount_params {
@@ -21,6 +23,8 @@ struct mount_params {
 	char *region;		/* "" = from the environment/profile */
 	char *profile;		/* "" = default credential chain */
 	int addressing;		/* enum s3f_addressing */
+	char *staging;		/* "" = s3fd's staging directory */
+	bool rw;		/* read-write: MOUNT probes conditional writes */
 };
 
 /* Parse the S3F_ATTR_MOUNT nest.  0 or -EINVAL. */
@@ -40,6 +44,15 @@ void mounts_put(struct mount_entry *me);
 struct s3_client *mount_client(struct mount_entry *me);
 const char *mount_endpoint(struct mount_entry *me);
 const char *mount_creds_source(struct mount_entry *me);
+
+/*
+ * Which conditional writes the mount's server honours: probed once per
+ * entry (commit_probe_conditions() on PREFIX.s3f-probe), on the RW
+ * MOUNT or lazily by the first write that needs it; callers racing for
+ * it wait for the one probe.  A probe that fails (permissions, ...)
+ * counts as "nothing honoured": HEAD checks.
+ */
+void mount_conditions(struct mount_entry *me, struct commit_conditions *out);
 
 /*
  * Check that the mount can work: the bucket exists, the credentials are

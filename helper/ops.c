@@ -23,6 +23,7 @@
 #include "log.h"
 #include "ops.h"
 #include "s3.h"
+#include "wjobs.h"
 
 #define READDIR_PAGE	1000
 
@@ -63,6 +64,10 @@ struct job *job_parse(struct s3f_nl *nl, uint8_t cmd, struct nlattr **attrs)
 		if (job->key && job->length && job->length <= S3F_MAX_READ)
 			return job;
 		break;
+	default:
+		if (wjob_is_write(cmd) && !wjob_parse(nl, job, attrs))
+			return job;
+		break;
 	}
 out_bad:
 	log_warn("upcall %u (id %" PRIu64 ") malformed", cmd, job->id);
@@ -79,6 +84,7 @@ void job_free(struct job *job)
 	free(job->key);
 	free(job->token);
 	free(job->etag);
+	wjob_free(job);
 	free(job);
 }
 
@@ -179,6 +185,28 @@ static int put_entry(struct nl_msg *msg, const char *name, size_t len,
 
 /* ---- MOUNT ---- */
 
+/*
+ * A read-write mount: find out now which conditional writes the server
+ * honours (cached in the mount entry for COMMIT and SYMLINK).  Never
+ * fails the mount: without an answer, writes check with HEAD.
+ */
+static void mount_probe_writes(struct job *job)
+{
+	struct commit_conditions cond;
+	struct mount_entry *me;
+	char errbuf[512];
+	int err;
+
+	me = mounts_get(&job->mp, errbuf, sizeof(errbuf), &err);
+	if (!me) {
+		log_warn("mount %u: cannot probe conditional writes: %s",
+			 job->mp.id, errbuf);
+		return;
+	}
+	mount_conditions(me, &cond);
+	mounts_put(me);
+}
+
 static void op_mount(struct s3f_nl *nl, struct job *job)
 {
 	struct nl_msg *msg;
@@ -190,8 +218,11 @@ static void op_mount(struct s3f_nl *nl, struct job *job)
 		log_warn("mount %u: s3://%s/%s: %s", job->mp.id, job->mp.bucket,
 			 job->mp.prefix, errbuf);
 	else
-		log_info("mount %u: s3://%s/%s checked", job->mp.id,
-			 job->mp.bucket, job->mp.prefix);
+		log_info("mount %u: s3://%s/%s checked%s", job->mp.id,
+			 job->mp.bucket, job->mp.prefix,
+			 job->mp.rw ? ", read-write" : "");
+	if (!err && job->mp.rw)
+		mount_probe_writes(job);
 	msg = s3f_nl_msg(nl, S3F_CMD_REPLY);
 	if (msg && err && nla_put_string(msg, S3F_ATTR_ERRMSG, errbuf)) {
 		nlmsg_free(msg);
@@ -447,6 +478,8 @@ void job_run(struct s3f_nl *nl, struct job *job)
 		s3f_nl_reply(nl, job->id, 0, NULL);
 		return;
 	}
+	if (wjob_run_local(nl, job))
+		return;		/* staging files: no S3 client needed */
 	me = mounts_get(&job->mp, errbuf, sizeof(errbuf), &err);
 	if (!me) {
 		log_warn("mount %u: %s", job->mp.id, errbuf);
@@ -462,6 +495,9 @@ void job_run(struct s3f_nl *nl, struct job *job)
 		break;
 	case S3F_CMD_READ:
 		op_read(nl, job, mount_client(me));
+		break;
+	default:
+		wjob_run(nl, job, me);
 		break;
 	}
 	mounts_put(me);

@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * s3fd's file system upcalls: MOUNT, LOOKUP, READDIR, READ.  A job is
- * parsed from the upcall on the netlink thread and run on a worker.
+ * s3fd's file system upcalls: MOUNT, LOOKUP, READDIR, READ, UMOUNT here;
+ * the write path's (STAGE_OPEN, COMMIT, STAGE_RELEASE, DELETE, MKDIR,
+ * RMDIR, RENAME, SYMLINK) in wjobs.c.  A job is parsed from the upcall
+ * on the netlink thread and run on a worker.
  */
 #ifndef S3F_HELPER_OPS_H
 #define S3F_HELPER_OPS_H
@@ -12,6 +14,7 @@
 
 #include "genl.h"
 #include "mounts.h"
+#include "wops.h"
 
 struct job {
 	struct job *next;		/* work queue link */
@@ -23,6 +26,18 @@ struct job {
 	char *etag;
 	uint64_t offset;
 	uint64_t length;
+	/* the write path (wjobs.c) */
+	char *new_key;
+	char *stage;
+	char *target;
+	uint64_t size, base_size;
+	bool has_size, has_base_size;
+	uint32_t flags;
+	uint8_t type;
+	bool has_type;
+	struct wops_meta meta;
+	struct commit_range *extents;
+	size_t nextents;
 };
 
 /* NULL when the upcall is malformed (answered with EINVAL right away). */

@@ -22,6 +22,8 @@
 #include "genl.h"
 #include "log.h"
 #include "ops.h"
+#include "staging.h"
+#include "wjobs.h"
 
 #define S3FD_DEFAULT_WORKERS	16
 #define S3FD_MAX_WORKERS	256
@@ -32,18 +34,24 @@ struct s3fd_opts {
 	bool ignore_upcalls;	/* test hook: play a hung helper */
 	bool use_syslog;
 	enum log_level level;
+	const char *staging;	/* staging directory */
 };
 
 static void usage(FILE *f)
 {
 	fprintf(f,
 		"usage: s3fd [--foreground] [--syslog] [--log-level LEVEL] [--workers N]\n"
+		"            [--staging DIR]\n"
 		"\n"
-		"The s3f helper daemon: does all S3 I/O for s3f.ko.\n"
+		"The s3f helper daemon: does all S3 I/O for s3f.ko, and keeps the\n"
+		"staging files that hold written data until it is committed.\n"
 		"  -f, --foreground     stay in the foreground, log to stderr\n"
 		"      --syslog         log to syslog (the default in the background)\n"
 		"  -l, --log-level L    error, warning, info (default), debug\n"
 		"  -w, --workers N      S3 requests in parallel (default 16)\n"
+		"  -s, --staging DIR    staging files of mounts without staging=\n"
+		"                       (default " STAGING_DEFAULT_DIR "; created\n"
+		"                       mode 0700 when missing)\n"
 		"      --test-ignore-upcalls  register but never answer (tests of\n"
 		"                       timeouts and helper restarts)\n"
 		"  -h, --help           this text\n");
@@ -53,7 +61,8 @@ static int parse_args(int argc, char **argv, struct s3fd_opts *o)
 {
 	static const struct option longopts[] = {
 		{ "foreground", no_argument, NULL, 'f' },
-		{ "syslog", no_argument, NULL, 's' },
+		{ "syslog", no_argument, NULL, 'S' },
+		{ "staging", required_argument, NULL, 's' },
 		{ "log-level", required_argument, NULL, 'l' },
 		{ "workers", required_argument, NULL, 'w' },
 		{ "test-ignore-upcalls", no_argument, NULL, 'I' },
@@ -64,13 +73,21 @@ static int parse_args(int argc, char **argv, struct s3fd_opts *o)
 
 	o->level = LOG_LVL_INFO;
 	o->workers = S3FD_DEFAULT_WORKERS;
-	while ((ch = getopt_long(argc, argv, "fl:w:h", longopts, NULL)) != -1) {
+	o->staging = STAGING_DEFAULT_DIR;
+	while ((ch = getopt_long(argc, argv, "fl:w:s:h", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'f':
 			o->foreground = true;
 			break;
-		case 's':
+		case 'S':
 			o->use_syslog = true;
+			break;
+		case 's':
+			if (optarg[0] != '/') {
+				fprintf(stderr, "s3fd: --staging needs an absolute path\n");
+				return -1;
+			}
+			o->staging = optarg;
 			break;
 		case 'l':
 			if (log_parse_level(optarg, &o->level)) {
@@ -221,6 +238,12 @@ static void handle_upcall(struct s3f_nl *nl, uint8_t cmd, struct nlattr **attrs,
 			queue_push(job);
 		return;
 	default:
+		if (wjob_is_write(cmd)) {
+			job = job_parse(nl, cmd, attrs);
+			if (job)
+				queue_push(job);
+			return;
+		}
 		log_warn("upcall %u (id %" PRIu64 ") not supported by this s3fd",
 			 cmd, id);
 		err = -EOPNOTSUPP;
@@ -228,6 +251,24 @@ static void handle_upcall(struct s3f_nl *nl, uint8_t cmd, struct nlattr **attrs,
 	}
 	if (s3f_nl_reply(nl, id, err, NULL))
 		log_warn("cannot reply to upcall %" PRIu64, id);
+}
+
+/*
+ * The default staging directory.  A failure does not stop s3fd (a
+ * read-only host still reads): STAGE_OPEN tries again and says why.
+ */
+static void staging_init(const char *dir)
+{
+	int err;
+
+	if (staging_set_default(dir)) {
+		log_err("out of memory");
+		exit(1);
+	}
+	err = staging_mkdir(dir);
+	if (err)
+		log_warn("staging directory %s: %s (writes will fail)", dir,
+			 strerror(-err));
 }
 
 static int open_signalfd(void)
@@ -302,6 +343,7 @@ int main(int argc, char **argv)
 	 */
 	if (prctl(PR_SET_IO_FLUSHER, 1, 0, 0, 0))
 		log_debug("PR_SET_IO_FLUSHER: %s", strerror(errno));
+	staging_init(o.staging);
 
 	sfd = open_signalfd();
 	if (sfd < 0) {

@@ -1,0 +1,470 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * s3fd's write-path upcalls: parse, run, reply (wjobs.h).
+ *
+ * Replies, as built:
+ *   STAGE_OPEN     FD (u32, our descriptor; closed once the reply is
+ *                  sent, the kernel has its own reference by then) and
+ *                  STAGE (path).  A reply that cannot be sent: the file
+ *                  is deleted.
+ *   COMMIT         ETAG, BYTES_UPLOADED, BYTES_COPIED; CONFLICT (the key
+ *                  written) when another writer's version was kept.
+ *   STAGE_RELEASE  0 (the kernel does not wait).
+ *   DELETE, RMDIR  0.
+ *   MKDIR, SYMLINK ETAG.
+ *   RENAME         ETAG of the copy (a file); nothing more (a directory).
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "staging.h"
+#include "wjobs.h"
+
+bool wjob_is_write(uint8_t cmd)
+{
+	switch (cmd) {
+	case S3F_CMD_STAGE_OPEN:
+	case S3F_CMD_COMMIT:
+	case S3F_CMD_STAGE_RELEASE:
+	case S3F_CMD_DELETE:
+	case S3F_CMD_MKDIR:
+	case S3F_CMD_RMDIR:
+	case S3F_CMD_RENAME:
+	case S3F_CMD_SYMLINK:
+		return true;
+	}
+	return false;
+}
+
+/* ---- parsing ---- */
+
+static char *attr_dup(struct nlattr *a)
+{
+	return a ? strndup(nla_data(a), nla_len(a)) : NULL;
+}
+
+static void parse_meta(struct nlattr **attrs, struct wops_meta *m)
+{
+	if (attrs[S3F_ATTR_MODE]) {
+		m->has_mode = true;
+		m->mode = nla_get_u32(attrs[S3F_ATTR_MODE]);
+	}
+	if (attrs[S3F_ATTR_UID]) {
+		m->has_uid = true;
+		m->uid = nla_get_u32(attrs[S3F_ATTR_UID]);
+	}
+	if (attrs[S3F_ATTR_GID]) {
+		m->has_gid = true;
+		m->gid = nla_get_u32(attrs[S3F_ATTR_GID]);
+	}
+	if (attrs[S3F_ATTR_MTIME_NS]) {
+		m->has_mtime = true;
+		m->mtime_ns = (int64_t)nla_get_u64(attrs[S3F_ATTR_MTIME_NS]);
+	}
+	if (attrs[S3F_ATTR_ATIME_NS]) {
+		m->has_atime = true;
+		m->atime_ns = (int64_t)nla_get_u64(attrs[S3F_ATTR_ATIME_NS]);
+	}
+	if (attrs[S3F_ATTR_CTIME_NS]) {
+		m->has_ctime = true;
+		m->ctime_ns = (int64_t)nla_get_u64(attrs[S3F_ATTR_CTIME_NS]);
+	}
+}
+
+/* Every EXTENTS attribute, concatenated: at most S3F_MAX_EXTENTS ranges. */
+static int parse_extents(struct s3f_nl *nl, struct job *job)
+{
+	struct nlattr **a = NULL;
+	struct s3f_extent e;
+	size_t na, i, total = 0, k;
+	int err = -EINVAL;
+
+	na = s3f_nl_upcall_attrs(nl, S3F_ATTR_EXTENTS, NULL, 0);
+	if (!na)
+		return 0;
+	a = calloc(na, sizeof(*a));
+	if (!a)
+		return -ENOMEM;
+	s3f_nl_upcall_attrs(nl, S3F_ATTR_EXTENTS, a, na);
+	for (i = 0; i < na; i++) {
+		if (nla_len(a[i]) % sizeof(e))
+			goto out_free;
+		total += nla_len(a[i]) / sizeof(e);
+	}
+	if (total > S3F_MAX_EXTENTS)
+		goto out_free;
+	job->extents = calloc(total ? total : 1, sizeof(*job->extents));
+	if (!job->extents) {
+		err = -ENOMEM;
+		goto out_free;
+	}
+	for (i = 0; i < na; i++) {
+		for (k = 0; k < nla_len(a[i]) / sizeof(e); k++) {
+			memcpy(&e, (char *)nla_data(a[i]) + k * sizeof(e), sizeof(e));
+			if (e.off + e.len < e.off)
+				goto out_free;
+			job->extents[job->nextents].off = e.off;
+			job->extents[job->nextents].len = e.len;
+			job->nextents++;
+		}
+	}
+	err = 0;
+out_free:
+	free(a);
+	return err;
+}
+
+static bool ends_in_slash(const char *s)
+{
+	size_t len = s ? strlen(s) : 0;
+
+	return len && s[len - 1] == '/';
+}
+
+static bool nonempty(const char *s)
+{
+	return s && s[0];
+}
+
+/* Does the job have what its command needs? */
+static bool wjob_valid(const struct job *job)
+{
+	switch (job->cmd) {
+	case S3F_CMD_STAGE_OPEN:
+		return nonempty(job->key);
+	case S3F_CMD_COMMIT:
+		return nonempty(job->key) && !ends_in_slash(job->key) &&
+		       job->has_size && (!job->etag || job->has_base_size);
+	case S3F_CMD_STAGE_RELEASE:
+		return nonempty(job->stage);
+	case S3F_CMD_DELETE:
+		return nonempty(job->key);
+	case S3F_CMD_MKDIR:
+	case S3F_CMD_RMDIR:
+		return ends_in_slash(job->key);
+	case S3F_CMD_RENAME:
+		if (!nonempty(job->key) || !nonempty(job->new_key) || !job->has_type)
+			return false;
+		if (job->type == S3F_TYPE_DIR)
+			return ends_in_slash(job->key) && ends_in_slash(job->new_key);
+		return job->type == S3F_TYPE_FILE && !ends_in_slash(job->key) &&
+		       !ends_in_slash(job->new_key);
+	case S3F_CMD_SYMLINK:
+		return nonempty(job->key) && !ends_in_slash(job->key) &&
+		       nonempty(job->target) &&
+		       strlen(job->target) <= S3F_MAX_TARGET_LEN;
+	}
+	return false;
+}
+
+int wjob_parse(struct s3f_nl *nl, struct job *job, struct nlattr **attrs)
+{
+	job->new_key = attr_dup(attrs[S3F_ATTR_NEW_KEY]);
+	job->stage = attr_dup(attrs[S3F_ATTR_STAGE]);
+	job->target = attr_dup(attrs[S3F_ATTR_TARGET]);
+	if (attrs[S3F_ATTR_SIZE]) {
+		job->has_size = true;
+		job->size = nla_get_u64(attrs[S3F_ATTR_SIZE]);
+	}
+	if (attrs[S3F_ATTR_BASE_SIZE]) {
+		job->has_base_size = true;
+		job->base_size = nla_get_u64(attrs[S3F_ATTR_BASE_SIZE]);
+	}
+	if (attrs[S3F_ATTR_FLAGS])
+		job->flags = nla_get_u32(attrs[S3F_ATTR_FLAGS]);
+	if (attrs[S3F_ATTR_TYPE]) {
+		job->has_type = true;
+		job->type = nla_get_u8(attrs[S3F_ATTR_TYPE]);
+	}
+	parse_meta(attrs, &job->meta);
+	if (job->etag && !job->etag[0]) {	/* "" is no base */
+		free(job->etag);
+		job->etag = NULL;
+	}
+	if (job->cmd == S3F_CMD_COMMIT && parse_extents(nl, job))
+		return -EINVAL;
+	return wjob_valid(job) ? 0 : -EINVAL;
+}
+
+void wjob_free(struct job *job)
+{
+	free(job->new_key);
+	free(job->stage);
+	free(job->target);
+	free(job->extents);
+}
+
+/* ---- replies ---- */
+
+/* Log a failed operation; the expected refusals at info level. */
+static void log_failure(const struct job *job, const char *what, const char *key,
+			int err, const struct s3_result *res)
+{
+	char buf[512] = "";
+
+	if (res && (res->http_status || res->code[0]))
+		s3_result_str(res, buf, sizeof(buf));
+	if (err == -EEXIST || err == -ESTALE || err == -ENOTEMPTY ||
+	    err == -ENOENT)
+		log_info("mount %u: %s %s: %s%s%s", job->mp.id, what, key,
+			 strerror(-err), buf[0] ? ": " : "", buf);
+	else
+		log_warn("mount %u: %s %s: %s%s%s", job->mp.id, what, key,
+			 strerror(-err), buf[0] ? ": " : "", buf);
+}
+
+/* Reply with err, and an ETAG when err is 0 and etag is not empty. */
+static void reply_etag(struct s3f_nl *nl, struct job *job, int err,
+		       const char *etag)
+{
+	struct nl_msg *msg = NULL;
+
+	if (!err && etag && etag[0]) {
+		msg = s3f_nl_msg(nl, S3F_CMD_REPLY);
+		if (!msg || nla_put_string(msg, S3F_ATTR_ETAG, etag)) {
+			nlmsg_free(msg);
+			msg = NULL;
+			err = -ENOMEM;
+		}
+	}
+	s3f_nl_reply(nl, job->id, err, msg);
+}
+
+static const char *job_staging_dir(const struct job *job)
+{
+	return job->mp.staging && job->mp.staging[0] ? job->mp.staging :
+						       staging_default();
+}
+
+/* ---- staging files ---- */
+
+static void op_stage_open(struct s3f_nl *nl, struct job *job)
+{
+	const char *dir = job_staging_dir(job);
+	struct nl_msg *msg = NULL;
+	char *path = NULL;
+	int fd, err;
+
+	fd = staging_create(dir, job->mp.id, &path);
+	if (fd < 0) {
+		log_warn("mount %u: cannot create a staging file for %s in %s: %s",
+			 job->mp.id, job->key, dir, strerror(-fd));
+		s3f_nl_reply(nl, job->id, fd, NULL);
+		return;
+	}
+	msg = s3f_nl_msg(nl, S3F_CMD_REPLY);
+	if (!msg || nla_put_u32(msg, S3F_ATTR_FD, fd) ||
+	    nla_put_string(msg, S3F_ATTR_STAGE, path)) {
+		nlmsg_free(msg);
+		msg = NULL;
+		err = -ENOMEM;
+		s3f_nl_reply(nl, job->id, err, NULL);
+	} else {
+		/* the kernel fget()s fd while it handles this reply */
+		err = s3f_nl_reply(nl, job->id, 0, msg);
+	}
+	close(fd);
+	if (err) {
+		log_warn("mount %u: staging file for %s not handed over (%s): %s removed",
+			 job->mp.id, job->key, strerror(-err), path);
+		unlink(path);
+	} else {
+		log_debug("mount %u: %s staged in %s", job->mp.id, job->key, path);
+	}
+	free(path);
+}
+
+static void op_stage_release(struct s3f_nl *nl, struct job *job)
+{
+	const char *dirs[2] = { job_staging_dir(job), staging_default() };
+	int err;
+
+	err = staging_remove(dirs, 2, job->stage);
+	if (err == -EPERM)
+		log_warn("mount %u: STAGE_RELEASE of %s refused: not a staging file in %s or %s",
+			 job->mp.id, job->stage, dirs[0], dirs[1]);
+	else if (err && err != -ENOENT)
+		log_warn("mount %u: cannot remove %s: %s", job->mp.id, job->stage,
+			 strerror(-err));
+	else
+		log_debug("mount %u: %s released", job->mp.id, job->stage);
+	s3f_nl_reply(nl, job->id, 0, NULL);
+}
+
+bool wjob_run_local(struct s3f_nl *nl, struct job *job)
+{
+	switch (job->cmd) {
+	case S3F_CMD_STAGE_OPEN:
+		op_stage_open(nl, job);
+		return true;
+	case S3F_CMD_STAGE_RELEASE:
+		op_stage_release(nl, job);
+		return true;
+	}
+	return false;
+}
+
+/* ---- COMMIT ---- */
+
+static int commit_reply(struct s3f_nl *nl, const struct commit_result *out,
+			struct nl_msg **msgp)
+{
+	struct nl_msg *msg = s3f_nl_msg(nl, S3F_CMD_REPLY);
+
+	*msgp = msg;
+	if (!msg)
+		return -ENOMEM;
+	if (nla_put_string(msg, S3F_ATTR_ETAG, out->etag) ||
+	    nla_put_u64(msg, S3F_ATTR_BYTES_UPLOADED, out->bytes_uploaded) ||
+	    nla_put_u64(msg, S3F_ATTR_BYTES_COPIED, out->bytes_copied) ||
+	    (out->conflict && nla_put_string(msg, S3F_ATTR_CONFLICT, out->key)))
+		return -EMSGSIZE;
+	return 0;
+}
+
+static void op_commit(struct s3f_nl *nl, struct job *job, struct mount_entry *me)
+{
+	struct wops_commit_req req = {
+		.stage = job->stage,
+		.size = job->size,
+		.base_etag = job->etag,
+		.base_size = job->base_size,
+		.extents = job->extents,
+		.nextents = job->nextents,
+		.meta = job->meta,
+		.fail_on_conflict = job->flags & S3F_COMMIT_FAIL_ON_CONFLICT,
+	};
+	struct commit_result out = { 0 };
+	struct nl_msg *msg = NULL;
+	struct s3_result res = { 0 };
+	int err;
+
+	mount_conditions(me, &req.conditions);
+	err = wops_commit(mount_client(me), job->key, &req, &out, &res);
+	if (err) {
+		log_failure(job, "commit", job->key, err, &res);
+		s3f_nl_reply(nl, job->id, err, NULL);
+		return;
+	}
+	if (out.conflict)
+		log_warn("mount %u: commit %s: another writer replaced it; both kept: theirs at %s, ours at %s",
+			 job->mp.id, job->key, job->key, out.key);
+	else
+		log_debug("mount %u: committed %s (%" PRIu64 " bytes, ETag %s, %"
+			  PRIu64 " uploaded, %" PRIu64 " copied)", job->mp.id,
+			  job->key, job->size, out.etag, out.bytes_uploaded,
+			  out.bytes_copied);
+	err = commit_reply(nl, &out, &msg);
+	if (err) {
+		nlmsg_free(msg);
+		msg = NULL;
+	}
+	s3f_nl_reply(nl, job->id, err, msg);
+	commit_result_free(&out);
+}
+
+/* ---- namespace ---- */
+
+static void op_delete(struct s3f_nl *nl, struct job *job, struct s3_client *c)
+{
+	struct s3_result res = { 0 };
+	int err;
+
+	err = wops_delete(c, job->key, &res);
+	if (err)
+		log_failure(job, "delete", job->key, err, &res);
+	s3f_nl_reply(nl, job->id, err, NULL);
+}
+
+static void op_mkdir(struct s3f_nl *nl, struct job *job, struct s3_client *c)
+{
+	char etag[S3_ETAG_MAX] = "";
+	struct s3_result res = { 0 };
+	int err;
+
+	err = wops_mkdir(c, job->key, &job->meta, etag, &res);
+	if (err)
+		log_failure(job, "mkdir", job->key, err, &res);
+	reply_etag(nl, job, err, etag);
+}
+
+static void op_rmdir(struct s3f_nl *nl, struct job *job, struct s3_client *c)
+{
+	struct s3_result res = { 0 };
+	int err;
+
+	err = wops_rmdir(c, job->key, &res);
+	if (err)
+		log_failure(job, "rmdir", job->key, err, &res);
+	s3f_nl_reply(nl, job->id, err, NULL);
+}
+
+static void op_rename(struct s3f_nl *nl, struct job *job, struct s3_client *c)
+{
+	struct wops_rename_opts o = {
+		.flags = job->flags & S3F_RENAME_NOREPLACE ? WOPS_RENAME_NOREPLACE : 0,
+		.etag = job->etag,
+	};
+	char etag[S3_ETAG_MAX] = "", what[64];
+	struct s3_result res = { 0 };
+	int err;
+
+	if (job->type == S3F_TYPE_DIR)
+		err = wops_rename_dir(c, job->key, job->new_key, &o, NULL, &res);
+	else
+		err = wops_rename_file(c, job->key, job->new_key, &o, etag, &res);
+	if (err) {
+		snprintf(what, sizeof(what), "rename to %.40s", job->new_key);
+		log_failure(job, what, job->key, err, &res);
+	}
+	reply_etag(nl, job, err, etag);
+}
+
+static void op_symlink(struct s3f_nl *nl, struct job *job, struct mount_entry *me)
+{
+	struct commit_conditions cond;
+	char etag[S3_ETAG_MAX] = "";
+	struct s3_result res = { 0 };
+	int err;
+
+	mount_conditions(me, &cond);
+	err = wops_symlink(mount_client(me), job->key, job->target, &job->meta,
+			   cond.put, etag, &res);
+	if (err)
+		log_failure(job, "symlink", job->key, err, &res);
+	reply_etag(nl, job, err, etag);
+}
+
+void wjob_run(struct s3f_nl *nl, struct job *job, struct mount_entry *me)
+{
+	struct s3_client *c = mount_client(me);
+
+	switch (job->cmd) {
+	case S3F_CMD_COMMIT:
+		op_commit(nl, job, me);
+		break;
+	case S3F_CMD_DELETE:
+		op_delete(nl, job, c);
+		break;
+	case S3F_CMD_MKDIR:
+		op_mkdir(nl, job, c);
+		break;
+	case S3F_CMD_RMDIR:
+		op_rmdir(nl, job, c);
+		break;
+	case S3F_CMD_RENAME:
+		op_rename(nl, job, c);
+		break;
+	case S3F_CMD_SYMLINK:
+		op_symlink(nl, job, me);
+		break;
+	default:
+		s3f_nl_reply(nl, job->id, -EOPNOTSUPP, NULL);
+		break;
+	}
+}
