@@ -3,15 +3,22 @@
  * s3fctl: control and inspect s3f.
  *
  *   s3fctl status [--ping]   is s3f.ko loaded, is a helper registered
+ *   s3fctl commit PATH...    commit files to S3 now (fsync each)
+ *   s3fctl wait [PATH...]    commit everything written on these file
+ *                            systems, or on every s3f mount (syncfs)
  *   s3fctl s3 ...            the S3 engine from the command line
  *
  * Exit status of `status`: 0 helper registered (and answered the ping),
  * 1 no helper (or it did not answer), 3 s3f.ko not loaded, 2 usage.
+ * `commit` and `wait`: 0 when every PATH succeeded, 1 otherwise.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
+#include <mntent.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "genl.h"
 #include "log.h"
@@ -21,7 +28,16 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"usage: s3fctl status [--ping]\n"
-		"       s3fctl s3 [OPTIONS] COMMAND [ARGS]   (s3fctl s3 --help)\n");
+		"       s3fctl commit PATH...\n"
+		"       s3fctl wait [PATH...]\n"
+		"       s3fctl s3 [OPTIONS] COMMAND [ARGS]   (s3fctl s3 --help)\n"
+		"\n"
+		"  status   is s3f.ko loaded, is a helper registered (--ping: and\n"
+		"           does it answer)\n"
+		"  commit   commit each file to S3 now and wait for it (fsync)\n"
+		"  wait     commit every file written on the file system of each\n"
+		"           PATH, or of every s3f mount, and wait (syncfs)\n"
+		"  s3       the S3 engine without the kernel\n");
 }
 
 static int cmd_status(int argc, char **argv)
@@ -62,6 +78,71 @@ static int cmd_status(int argc, char **argv)
 	return st.helper_pid ? 0 : 1;
 }
 
+/* fsync (on s3f: commit to S3) or syncfs path; prints what failed. */
+static int sync_path(const char *what, const char *path, bool whole_fs)
+{
+	int fd, err = 0;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		fprintf(stderr, "s3fctl: %s %s: %s\n", what, path, strerror(errno));
+		return -1;
+	}
+	if (whole_fs ? syncfs(fd) : fsync(fd)) {
+		err = -1;
+		fprintf(stderr, "s3fctl: %s %s: %s\n", what, path, strerror(errno));
+	}
+	close(fd);
+	return err;
+}
+
+static int cmd_commit(int argc, char **argv)
+{
+	int i, status = 0;
+
+	if (argc < 2) {
+		usage(stderr);
+		return 2;
+	}
+	for (i = 1; i < argc; i++)
+		if (sync_path("commit", argv[i], false))
+			status = 1;
+	return status;
+}
+
+/* syncfs every s3f mount in /proc/self/mounts (getmntent decodes \040) */
+static int wait_all_mounts(void)
+{
+	struct mntent *m;
+	FILE *f;
+	int status = 0;
+
+	f = setmntent("/proc/self/mounts", "re");
+	if (!f) {
+		fprintf(stderr, "s3fctl: wait: /proc/self/mounts: %s\n",
+			strerror(errno));
+		return 1;
+	}
+	while ((m = getmntent(f)))
+		if (!strcmp(m->mnt_type, "s3f") &&
+		    sync_path("wait", m->mnt_dir, true))
+			status = 1;
+	endmntent(f);
+	return status;
+}
+
+static int cmd_wait(int argc, char **argv)
+{
+	int i, status = 0;
+
+	if (argc == 1)
+		return wait_all_mounts();
+	for (i = 1; i < argc; i++)
+		if (sync_path("wait", argv[i], true))
+			status = 1;
+	return status;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc < 2) {
@@ -70,6 +151,10 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(argv[1], "status"))
 		return cmd_status(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "commit"))
+		return cmd_commit(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "wait"))
+		return cmd_wait(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "s3"))
 		return s3cli_main(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
