@@ -90,11 +90,11 @@ void mount_params_free(struct mount_params *mp)
 
 static bool params_equal(const struct mount_params *a, const struct mount_params *b)
 {
+	/* rw and staging do not change the client: jobs read them from the upcall */
 	return a->id == b->id && a->addressing == b->addressing &&
-	       a->rw == b->rw && !strcmp(a->bucket, b->bucket) &&
-	       !strcmp(a->prefix, b->prefix) &&
+	       !strcmp(a->bucket, b->bucket) && !strcmp(a->prefix, b->prefix) &&
 	       !strcmp(a->endpoint, b->endpoint) && !strcmp(a->region, b->region) &&
-	       !strcmp(a->profile, b->profile) && !strcmp(a->staging, b->staging);
+	       !strcmp(a->profile, b->profile);
 }
 
 static int params_copy(struct mount_params *dst, const struct mount_params *src)

@@ -23,6 +23,7 @@
 #include "log.h"
 #include "ops.h"
 #include "s3.h"
+#include "staging.h"
 #include "wjobs.h"
 
 #define READDIR_PAGE	1000
@@ -205,6 +206,12 @@ static void mount_probe_writes(struct job *job)
 	}
 	mount_conditions(me, &cond);
 	mounts_put(me);
+	if (job->mp.staging[0]) {
+		err = staging_mkdir(job->mp.staging);
+		if (err)
+			log_warn("mount %u: staging directory %s: %s (writes will fail)",
+				 job->mp.id, job->mp.staging, strerror(-err));
+	}
 }
 
 static void op_mount(struct s3f_nl *nl, struct job *job)
