@@ -14,12 +14,23 @@
  * A failed, timed-out or refused READ unlocks them not uptodate, so the
  * reader gets EIO.  The READ carries the ETag of the version the inode
  * describes; the helper refuses bytes of another version (ESTALE).
+ *
+ * A written inode's pages come from three places (stage.c): its staging
+ * file for staged pages, zeros past the clean limit, S3 below it.
+ *
+ * Writes: write_begin reads a page first unless the write covers it or
+ * it holds only zeros; a dirtied page puts the inode on the dirty list
+ * (dirty_folio).  writepages copies dirty pages into the staging file,
+ * synchronously and without the helper, so reclaim and the flusher
+ * never wait on userspace.  There is no ->writepage: reclaim leaves our
+ * dirty pages to the flusher.
  */
 #include <linux/fs.h>
 #include <linux/highmem.h>
 #include <linux/pagemap.h>
 #include <linux/slab.h>
 #include <linux/uio.h>
+#include <linux/writeback.h>
 
 #include "s3f.h"
 
@@ -104,7 +115,9 @@ void s3f_read_done(struct s3f_read *rd, int error)
 
 static void s3f_read_submit(struct s3f_read *rd)
 {
-	loff_t isize = i_size_read(rd->inode);
+	/* past the clean limit S3 has nothing for us (zeros) */
+	loff_t isize = min_t(loff_t, i_size_read(rd->inode),
+			     READ_ONCE(S3F_I(rd->inode)->clean_limit));
 	int err;
 
 	rd->len = rd->pos < isize ? min_t(loff_t, rd->span, isize - rd->pos) : 0;
@@ -117,10 +130,43 @@ static void s3f_read_submit(struct s3f_read *rd)
 		s3f_read_done(rd, err);
 }
 
+/* Where the bytes of @folio are. */
+enum s3f_source { S3F_FROM_S3, S3F_FROM_STAGE, S3F_ZEROS };
+
+static enum s3f_source s3f_folio_source(struct inode *inode, struct folio *folio)
+{
+	if (s3f_staged(inode, folio->index))
+		return S3F_FROM_STAGE;
+	if (folio_pos(folio) >= READ_ONCE(S3F_I(inode)->clean_limit))
+		return S3F_ZEROS;
+	return S3F_FROM_S3;
+}
+
+/* Fill a folio that does not come from S3, and unlock it. */
+static void s3f_read_local(struct inode *inode, struct folio *folio,
+			   enum s3f_source src)
+{
+	int err = 0;
+
+	if (src == S3F_FROM_STAGE)
+		err = s3f_stage_read_folio(inode, folio);
+	else
+		folio_zero_range(folio, 0, folio_size(folio));
+	if (!err)
+		folio_mark_uptodate(folio);
+	folio_unlock(folio);
+}
+
 static int s3f_read_folio(struct file *file, struct folio *folio)
 {
+	struct inode *inode = folio->mapping->host;
+	enum s3f_source src = s3f_folio_source(inode, folio);
 	struct s3f_read *rd;
 
+	if (src != S3F_FROM_S3) {
+		s3f_read_local(inode, folio, src);
+		return 0;
+	}
 	rd = s3f_read_alloc(folio->mapping->host, folio_pos(folio), 1);
 	if (!rd) {
 		folio_unlock(folio);
@@ -140,6 +186,16 @@ static void s3f_readahead(struct readahead_control *ractl)
 	struct folio *folio;
 
 	while ((folio = readahead_folio(ractl))) {
+		enum s3f_source src = s3f_folio_source(inode, folio);
+
+		if (src != S3F_FROM_S3) {
+			/* ends the current run: READs cover contiguous bytes */
+			if (rd)
+				s3f_read_submit(rd);
+			rd = NULL;
+			s3f_read_local(inode, folio, src);
+			continue;
+		}
 		if (rd && (rd->nr == max || rd->span >= S3F_READ_CHUNK)) {
 			s3f_read_submit(rd);
 			rd = NULL;
@@ -158,7 +214,138 @@ static void s3f_readahead(struct readahead_control *ractl)
 		s3f_read_submit(rd);
 }
 
+/*
+ * Prepare a page for a write of @len bytes at @pos: read it unless the
+ * write covers it, or it holds only zeros.
+ */
+static int s3f_write_begin(struct file *file, struct address_space *mapping,
+			   loff_t pos, unsigned int len, struct page **pagep,
+			   void **fsdata)
+{
+	struct inode *inode = mapping->host;
+	enum s3f_source src;
+	struct folio *folio;
+	struct page *page;
+	int err;
+
+again:
+	page = grab_cache_page_write_begin(mapping, pos >> PAGE_SHIFT);
+	if (!page)
+		return -ENOMEM;
+	folio = page_folio(page);
+	*pagep = page;
+	if (folio_test_uptodate(folio) || len == folio_size(folio))
+		return 0;
+	src = s3f_folio_source(inode, folio);
+	if (src == S3F_ZEROS) {
+		folio_zero_range(folio, 0, folio_size(folio));
+		folio_mark_uptodate(folio);
+		return 0;
+	}
+
+	/* the read unlocks the folio when done; wait for that */
+	err = s3f_read_folio(file, folio);
+	if (!err) {
+		folio_lock(folio);
+		if (folio->mapping != mapping) {	/* truncated meanwhile */
+			folio_unlock(folio);
+			folio_put(folio);
+			goto again;
+		}
+		if (!folio_test_uptodate(folio))
+			err = -EIO;
+	}
+	if (err) {
+		folio_unlock(folio);
+		folio_put(folio);
+	}
+	return err;
+}
+
+static int s3f_write_end(struct file *file, struct address_space *mapping,
+			 loff_t pos, unsigned int len, unsigned int copied,
+			 struct page *page, void *fsdata)
+{
+	struct folio *folio = page_folio(page);
+	struct inode *inode = mapping->host;
+
+	if (!folio_test_uptodate(folio)) {
+		/* a whole-page write that copied short: the VFS retries */
+		if (copied < len) {
+			copied = 0;
+			goto out;
+		}
+		folio_mark_uptodate(folio);
+	}
+	if (pos + copied > i_size_read(inode))
+		i_size_write(inode, pos + copied);
+	folio_mark_dirty(folio);
+out:
+	folio_unlock(folio);
+	folio_put(folio);
+	return copied;
+}
+
+/* A page was dirtied: the inode has something to commit. */
+static bool s3f_dirty_folio(struct address_space *mapping, struct folio *folio)
+{
+	if (!filemap_dirty_folio(mapping, folio))
+		return false;
+	s3f_mark_dirty(mapping->host);
+	return true;
+}
+
+/* write_cache_pages() callback: one locked, dirty-cleared folio to the staging file. */
+static int s3f_stage_one(struct page *page, struct writeback_control *wbc,
+			 void *data)
+{
+	struct folio *folio = page_folio(page);
+	struct inode *inode = folio->mapping->host;
+	loff_t isize = i_size_read(inode), pos = folio_pos(folio);
+	int err;
+
+	if (pos >= isize) {	/* truncated away */
+		folio_unlock(folio);
+		return 0;
+	}
+	folio_start_writeback(folio);
+	err = s3f_stage_write_folio(inode, folio,
+				    min_t(loff_t, folio_size(folio), isize - pos));
+	if (err) {
+		/* keep the data: dirty again, and tell fsync */
+		pr_warn_ratelimited("%s: staging page %lu failed: %d\n",
+				    S3F_I(inode)->key, folio->index, err);
+		mapping_set_error(folio->mapping, err);
+		folio_redirty_for_writepage(wbc, folio);
+	}
+	folio_end_writeback(folio);
+	folio_unlock(folio);
+	return err;
+}
+
+static int s3f_writepages(struct address_space *mapping,
+			  struct writeback_control *wbc)
+{
+	struct s3f_inode *si = S3F_I(mapping->host);
+	int err;
+
+	/* a commit reads the staging file: background writeback waits its turn */
+	if (wbc->sync_mode == WB_SYNC_NONE) {
+		if (!down_read_trylock(&si->stage_sem))
+			return 0;
+	} else {
+		down_read(&si->stage_sem);
+	}
+	err = write_cache_pages(mapping, wbc, s3f_stage_one, NULL);
+	up_read(&si->stage_sem);
+	return err;
+}
+
 const struct address_space_operations s3f_aops = {
 	.read_folio	= s3f_read_folio,
 	.readahead	= s3f_readahead,
+	.write_begin	= s3f_write_begin,
+	.write_end	= s3f_write_end,
+	.dirty_folio	= s3f_dirty_folio,
+	.writepages	= s3f_writepages,
 };

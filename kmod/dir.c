@@ -8,7 +8,9 @@
  * gets a dentry and an inode carrying the size, mtime and ETag from the
  * listing, as NFS's readdirplus does.  So `ls -l` costs one request per
  * thousand entries, not one per entry.  Keys whose component is not a
- * valid file name are skipped with a rate-limited log line.
+ * valid file name are skipped with a rate-limited log line.  Files
+ * created here and not committed yet are in no listing: they are added
+ * from the dirty list.
  */
 #include <linux/fs.h>
 #include <linux/mm.h>
@@ -158,6 +160,35 @@ static void s3f_prime_dentry(struct dentry *parent, struct s3f_dirent *de)
 	dput(dentry);
 }
 
+/* The directory's new files that S3 does not have yet. */
+static int s3f_collect_local(struct inode *dir, struct s3f_collect *c)
+{
+	const char *dkey = S3F_I(dir)->key;
+	size_t dlen = strlen(dkey);
+	struct inode **v;
+	unsigned int i, nr;
+	int err = 0;
+
+	v = s3f_dirty_inodes(dir->i_sb, dkey, &nr);
+	if (!v)
+		return -ENOMEM;
+	for (i = 0; i < nr; i++) {
+		struct inode *inode = v[i];
+		const char *name = READ_ONCE(S3F_I(inode)->key) + dlen;
+		struct s3f_attrs a = {
+			.type = S3F_TYPE_FILE,
+			.size = i_size_read(inode),
+			.mtime_ns = timespec64_to_ns(&inode->i_mtime),
+		};
+
+		if (!err && !s3f_in_s3(inode) && *name && !strchr(name, '/'))
+			err = s3f_collect_entry(c, name, strlen(name), &a);
+		iput(inode);
+	}
+	kvfree(v);
+	return err;
+}
+
 static int s3f_dir_load(struct file *file, struct s3f_dir_list *dl)
 {
 	struct inode *dir = file_inode(file);
@@ -173,7 +204,9 @@ static int s3f_dir_load(struct file *file, struct s3f_dir_list *dl)
 		if (err)
 			goto out_free;
 	} while (token);
-	err = s3f_dir_index(dl);
+	err = s3f_collect_local(dir, &c);
+	if (!err)
+		err = s3f_dir_index(dl);
 	if (err)
 		goto out_free;
 	for (i = 0; i < dl->count; i++)

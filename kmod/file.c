@@ -1,18 +1,22 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * s3f regular files: reads and mmap through the page cache.
+ * s3f regular files: reads, writes and mmap through the page cache.
  *
  * Close-to-open consistency, as NFS: open() asks S3 about the object
- * again unless its attributes were confirmed within the mount's ttl.  An
- * unchanged ETag keeps the cached pages; a changed one drops them, so a
- * file reopened after another client replaced the object reads the new
- * version, and a file whose object did not change is not fetched twice.
+ * again unless its attributes were confirmed within the mount's ttl (or
+ * the inode has local changes, which win).  An unchanged ETag keeps the
+ * cached pages; a changed one drops them, so a file reopened after
+ * another client replaced the object reads the new version, and a file
+ * whose object did not change is not fetched twice.
  *
- * The file system is read-only for now (SB_RDONLY): the VFS refuses every
- * write with EROFS before it reaches us.
+ * Writes go to the page cache (the inode gets a staging file first, so
+ * writeback has somewhere to put them); commit.c turns them into an
+ * object at the commit points: fsync here, the last writer's close
+ * (flush), and the timed and sync commits.
  */
 #include <linux/fs.h>
 #include <linux/mm.h>
+#include <linux/pagemap.h>
 
 #include "s3f.h"
 
@@ -30,11 +34,103 @@ static int s3f_file_open(struct inode *inode, struct file *file)
 	return generic_file_open(inode, file);
 }
 
+static ssize_t s3f_file_write_iter(struct kiocb *iocb, struct iov_iter *from)
+{
+	struct inode *inode = file_inode(iocb->ki_filp);
+	struct s3f_inode *si = S3F_I(inode);
+	ssize_t ret;
+
+	ret = s3f_stage_get(inode);
+	if (ret)
+		return ret;
+	ret = generic_file_write_iter(iocb, from);
+	/* bound what one file keeps dirty in memory: stage it and go on */
+	if (ret > 0 &&
+	    atomic_long_add_return(ret, &si->unstaged) > S3F_FILE_DIRTY_MAX) {
+		atomic_long_set(&si->unstaged, 0);
+		filemap_fdatawrite(inode->i_mapping);
+	}
+	return ret;
+}
+
+/*
+ * fsync, fdatasync, msync(MS_SYNC), O_SYNC writes: the object in S3 is
+ * this file's content when it returns 0.
+ */
+static int s3f_fsync(struct file *file, loff_t start, loff_t end, int datasync)
+{
+	int err;
+
+	err = file_write_and_wait_range(file, 0, LLONG_MAX);
+	if (err)
+		return err;
+	return s3f_commit(file_inode(file));
+}
+
+/*
+ * Every close(2) of a descriptor.  The last writer's schedules the
+ * commit, or (commit_delay=0) makes it and returns its error.
+ */
+static int s3f_file_flush(struct file *file, fl_owner_t id)
+{
+	struct inode *inode = file_inode(file);
+	unsigned int delay = S3F_SB(inode->i_sb)->opts.commit_delay;
+
+	if (!(file->f_mode & FMODE_WRITE) || file_count(file) > 1 ||
+	    atomic_read(&inode->i_writecount) > 1)
+		return 0;
+	if (!s3f_inode_dirty(inode) && !READ_ONCE(S3F_I(inode)->stage))
+		return 0;
+	if (!delay)
+		return s3f_commit(inode);
+	s3f_schedule_commit(inode, delay);
+	return 0;
+}
+
+/* The last writer is gone and nothing is left to commit: drop the staging file. */
+static int s3f_file_release(struct inode *inode, struct file *file)
+{
+	if ((file->f_mode & FMODE_WRITE) &&
+	    atomic_read(&inode->i_writecount) == 1 &&
+	    !s3f_inode_dirty(inode) && READ_ONCE(S3F_I(inode)->stage)) {
+		mutex_lock(&S3F_I(inode)->commit_mutex);
+		if (!s3f_inode_dirty(inode))
+			s3f_stage_release(inode);
+		mutex_unlock(&S3F_I(inode)->commit_mutex);
+	}
+	return 0;
+}
+
+/* A shared writable mapping is about to dirty a page: have a staging file. */
+static vm_fault_t s3f_page_mkwrite(struct vm_fault *vmf)
+{
+	if (s3f_stage_get(file_inode(vmf->vma->vm_file)))
+		return VM_FAULT_SIGBUS;
+	return filemap_page_mkwrite(vmf);
+}
+
+static const struct vm_operations_struct s3f_file_vm_ops = {
+	.fault		= filemap_fault,
+	.map_pages	= filemap_map_pages,
+	.page_mkwrite	= s3f_page_mkwrite,
+};
+
+static int s3f_file_mmap(struct file *file, struct vm_area_struct *vma)
+{
+	file_accessed(file);
+	vma->vm_ops = &s3f_file_vm_ops;
+	return 0;
+}
+
 const struct file_operations s3f_file_fops = {
 	.open		= s3f_file_open,
+	.flush		= s3f_file_flush,
+	.release	= s3f_file_release,
 	.llseek		= generic_file_llseek,
 	.read_iter	= generic_file_read_iter,
-	.mmap		= generic_file_readonly_mmap,
+	.write_iter	= s3f_file_write_iter,
+	.mmap		= s3f_file_mmap,
 	.splice_read	= generic_file_splice_read,
-	.fsync		= noop_fsync,
+	.splice_write	= iter_file_splice_write,
+	.fsync		= s3f_fsync,
 };

@@ -1,9 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * s3f file system upcalls: build MOUNT, LOOKUP, READDIR and READ
- * requests, parse the helper's replies.  The VFS side (inode.c, dir.c,
- * addr.c) never touches a netlink message.
+ * s3f file system upcalls: build MOUNT, LOOKUP, READDIR, READ and the
+ * write path's requests, parse the helper's replies.  The VFS side
+ * (inode.c, namei.c, dir.c, addr.c, stage.c, commit.c) never touches a
+ * netlink message.
  */
+#include <linux/file.h>
 #include <linux/sched.h>
 #include <linux/slab.h>
 #include <linux/string.h>
@@ -11,14 +13,17 @@
 
 #include "s3f.h"
 
-/* A request for @cmd with the mount's parameters and, if set, @key. */
-static struct sk_buff *s3f_fs_request(struct super_block *sb,
-				      struct s3f_req *req, const char *key,
-				      void **hdr)
+/*
+ * A request for @cmd with the mount's parameters and, if set, @key;
+ * @size bytes of room (0: a page).
+ */
+static struct sk_buff *s3f_fs_request_size(struct super_block *sb,
+					   struct s3f_req *req, const char *key,
+					   size_t size, void **hdr)
 {
 	struct sk_buff *msg;
 
-	msg = s3f_genl_new_request(req, hdr);
+	msg = s3f_genl_new_request(req, size, hdr);
 	if (!msg)
 		return NULL;
 	if (s3f_genl_put_mount(msg, S3F_SB(sb)) ||
@@ -27,6 +32,13 @@ static struct sk_buff *s3f_fs_request(struct super_block *sb,
 		return NULL;
 	}
 	return msg;
+}
+
+static struct sk_buff *s3f_fs_request(struct super_block *sb,
+				      struct s3f_req *req, const char *key,
+				      void **hdr)
+{
+	return s3f_fs_request_size(sb, req, key, 0, hdr);
 }
 
 /* ---- MOUNT ---- */
@@ -293,4 +305,296 @@ void s3f_op_umount(struct super_block *sb)
 		s3f_upcall_start(req, msg, S3F_PING_TIMEOUT);
 	}
 	s3f_req_put(req);
+}
+
+/* ---- the write path ---- */
+
+/* Room for the mount parameters, two keys and a path. */
+#define S3F_WRITE_MSG_SIZE	(4 * S3F_MAX_KEY_LEN + PATH_MAX)
+
+/* Replies that carry the new object's ETAG. */
+static int s3f_etag_on_reply(struct s3f_req *req, struct genl_info *info)
+{
+	char *etag = req->priv;
+
+	if (req->error)
+		return req->error;
+	if (etag && info->attrs[S3F_ATTR_ETAG])
+		nla_strscpy(etag, info->attrs[S3F_ATTR_ETAG], S3F_ETAG_MAX);
+	return 0;
+}
+
+/* Send a built request and wait for it; drops @req. */
+static int s3f_fs_upcall(struct s3f_req *req, struct sk_buff *msg, void *hdr,
+			 long timeout)
+{
+	int err;
+
+	genlmsg_end(msg, hdr);
+	err = s3f_upcall(req, msg, timeout);
+	s3f_req_put(req);
+	return err;
+}
+
+/* A request that only needs the mount and @key, waited for. */
+static int s3f_fs_simple(struct super_block *sb, u8 cmd, const char *key)
+{
+	struct s3f_req *req;
+	struct sk_buff *msg;
+	void *hdr;
+
+	req = s3f_req_alloc(cmd, NULL, NULL);
+	if (!req)
+		return -ENOMEM;
+	msg = s3f_fs_request_size(sb, req, key, S3F_WRITE_MSG_SIZE, &hdr);
+	if (!msg) {
+		s3f_req_put(req);
+		return -ENOMEM;
+	}
+	return s3f_fs_upcall(req, msg, hdr, S3F_UPCALL_TIMEOUT);
+}
+
+/* s3fs-fuse metadata of @inode: MODE, UID, GID, MTIME_NS. */
+static int s3f_put_meta(struct sk_buff *msg, struct inode *inode)
+{
+	if (nla_put_u32(msg, S3F_ATTR_MODE, inode->i_mode) ||
+	    nla_put_u32(msg, S3F_ATTR_UID,
+			from_kuid_munged(&init_user_ns, inode->i_uid)) ||
+	    nla_put_u32(msg, S3F_ATTR_GID,
+			from_kgid_munged(&init_user_ns, inode->i_gid)) ||
+	    nla_put_s64(msg, S3F_ATTR_MTIME_NS,
+			timespec64_to_ns(&inode->i_mtime), S3F_ATTR_PAD))
+		return -EMSGSIZE;
+	return 0;
+}
+
+struct s3f_stage_reply {
+	struct file *file;
+	char *path;
+};
+
+/*
+ * The helper's descriptor means something only in its own process; we
+ * run in its sendmsg, so fget() takes our own reference to the file.
+ */
+static int s3f_stage_open_on_reply(struct s3f_req *req, struct genl_info *info)
+{
+	struct s3f_stage_reply *r = req->priv;
+	struct file *file;
+
+	if (req->error)
+		return req->error;
+	if (!info->attrs[S3F_ATTR_FD] || !info->attrs[S3F_ATTR_STAGE])
+		return -EPROTO;
+	if (current->tgid != s3f_helper_pid())
+		return -EPERM;
+	file = fget(nla_get_u32(info->attrs[S3F_ATTR_FD]));
+	if (!file)
+		return -EBADF;
+	if (!S_ISREG(file_inode(file)->i_mode) || (file->f_flags & O_APPEND) ||
+	    (file->f_mode & (FMODE_READ | FMODE_WRITE)) != (FMODE_READ | FMODE_WRITE)) {
+		fput(file);
+		return -EBADF;
+	}
+	r->path = nla_strdup(info->attrs[S3F_ATTR_STAGE], GFP_KERNEL);
+	if (!r->path) {
+		fput(file);
+		return -ENOMEM;
+	}
+	r->file = file;
+	return 0;
+}
+
+int s3f_op_stage_open(struct super_block *sb, const char *key,
+		      struct file **file, char **path)
+{
+	struct s3f_stage_reply r = {};
+	struct s3f_req *req;
+	struct sk_buff *msg;
+	void *hdr;
+	int err;
+
+	req = s3f_req_alloc(S3F_CMD_STAGE_OPEN, s3f_stage_open_on_reply, &r);
+	if (!req)
+		return -ENOMEM;
+	msg = s3f_fs_request_size(sb, req, key, S3F_WRITE_MSG_SIZE, &hdr);
+	if (!msg) {
+		s3f_req_put(req);
+		return -ENOMEM;
+	}
+	err = s3f_fs_upcall(req, msg, hdr, S3F_UPCALL_TIMEOUT);
+	if (err)
+		return err;
+	*file = r.file;
+	*path = r.path;
+	return 0;
+}
+
+/* Fire and forget, like UMOUNT. */
+void s3f_op_stage_release(struct super_block *sb, const char *path)
+{
+	struct s3f_req *req;
+	struct sk_buff *msg;
+	void *hdr;
+
+	req = s3f_req_alloc(S3F_CMD_STAGE_RELEASE, NULL, NULL);
+	if (!req)
+		return;
+	msg = s3f_fs_request_size(sb, req, NULL, S3F_WRITE_MSG_SIZE, &hdr);
+	if (msg && nla_put_string(msg, S3F_ATTR_STAGE, path)) {
+		nlmsg_free(msg);
+		msg = NULL;
+	}
+	if (msg) {
+		genlmsg_end(msg, hdr);
+		s3f_upcall_start(req, msg, S3F_PING_TIMEOUT);
+	}
+	s3f_req_put(req);
+}
+
+static int s3f_commit_on_reply(struct s3f_req *req, struct genl_info *info)
+{
+	struct s3f_commit_args *a = req->priv;
+
+	if (req->error)
+		return req->error;
+	if (!info->attrs[S3F_ATTR_ETAG])
+		return -EPROTO;
+	nla_strscpy(a->etag, info->attrs[S3F_ATTR_ETAG], sizeof(a->etag));
+	if (info->attrs[S3F_ATTR_CONFLICT]) {
+		a->conflict = nla_strdup(info->attrs[S3F_ATTR_CONFLICT], GFP_KERNEL);
+		if (!a->conflict)
+			return -ENOMEM;
+	}
+	if (info->attrs[S3F_ATTR_BYTES_UPLOADED])
+		a->uploaded = nla_get_u64(info->attrs[S3F_ATTR_BYTES_UPLOADED]);
+	if (info->attrs[S3F_ATTR_BYTES_COPIED])
+		a->copied = nla_get_u64(info->attrs[S3F_ATTR_BYTES_COPIED]);
+	return 0;
+}
+
+/* Extents in attributes of at most this many (nla_len is 16 bits). */
+#define S3F_EXTENTS_PER_ATTR	2048
+
+static int s3f_put_commit(struct sk_buff *msg, struct s3f_commit_args *a)
+{
+	unsigned int i, n;
+
+	if ((a->stage_path && nla_put_string(msg, S3F_ATTR_STAGE, a->stage_path)) ||
+	    nla_put_u64_64bit(msg, S3F_ATTR_SIZE, a->size, S3F_ATTR_PAD) ||
+	    (a->base_etag && (nla_put_string(msg, S3F_ATTR_ETAG, a->base_etag) ||
+			      nla_put_u64_64bit(msg, S3F_ATTR_BASE_SIZE, a->base_size,
+						S3F_ATTR_PAD))) ||
+	    nla_put_u32(msg, S3F_ATTR_MODE, a->mode) ||
+	    nla_put_u32(msg, S3F_ATTR_UID, a->uid) ||
+	    nla_put_u32(msg, S3F_ATTR_GID, a->gid) ||
+	    nla_put_s64(msg, S3F_ATTR_MTIME_NS, a->mtime_ns, S3F_ATTR_PAD) ||
+	    nla_put_s64(msg, S3F_ATTR_ATIME_NS, a->atime_ns, S3F_ATTR_PAD) ||
+	    nla_put_s64(msg, S3F_ATTR_CTIME_NS, a->ctime_ns, S3F_ATTR_PAD) ||
+	    nla_put_u32(msg, S3F_ATTR_FLAGS,
+			a->fail_on_conflict ? S3F_COMMIT_FAIL_ON_CONFLICT : 0))
+		return -EMSGSIZE;
+	for (i = 0; i < a->nr_ext; i += n) {
+		n = min_t(unsigned int, a->nr_ext - i, S3F_EXTENTS_PER_ATTR);
+		if (nla_put(msg, S3F_ATTR_EXTENTS, n * sizeof(*a->ext), &a->ext[i]))
+			return -EMSGSIZE;
+	}
+	return 0;
+}
+
+int s3f_op_commit(struct super_block *sb, struct s3f_commit_args *a)
+{
+	struct s3f_req *req;
+	struct sk_buff *msg;
+	void *hdr;
+
+	req = s3f_req_alloc(S3F_CMD_COMMIT, s3f_commit_on_reply, a);
+	if (!req)
+		return -ENOMEM;
+	msg = s3f_fs_request_size(sb, req, a->key, S3F_WRITE_MSG_SIZE +
+				  a->nr_ext * (sizeof(*a->ext) + 1), &hdr);
+	if (!msg || s3f_put_commit(msg, a)) {
+		nlmsg_free(msg);
+		s3f_req_put(req);
+		return -ENOMEM;
+	}
+	/* uploads take time: a minute and a second per MiB */
+	return s3f_fs_upcall(req, msg, hdr,
+			     S3F_COMMIT_TIMEOUT + (a->size >> 20) * HZ);
+}
+
+int s3f_op_delete(struct super_block *sb, const char *key)
+{
+	return s3f_fs_simple(sb, S3F_CMD_DELETE, key);
+}
+
+int s3f_op_rmdir(struct super_block *sb, const char *key)
+{
+	return s3f_fs_simple(sb, S3F_CMD_RMDIR, key);
+}
+
+int s3f_op_mkdir(struct super_block *sb, const char *key, struct inode *inode,
+		 char *etag)
+{
+	struct s3f_req *req;
+	struct sk_buff *msg;
+	void *hdr;
+
+	req = s3f_req_alloc(S3F_CMD_MKDIR, s3f_etag_on_reply, etag);
+	if (!req)
+		return -ENOMEM;
+	msg = s3f_fs_request_size(sb, req, key, S3F_WRITE_MSG_SIZE, &hdr);
+	if (!msg || s3f_put_meta(msg, inode)) {
+		nlmsg_free(msg);
+		s3f_req_put(req);
+		return -ENOMEM;
+	}
+	return s3f_fs_upcall(req, msg, hdr, S3F_UPCALL_TIMEOUT);
+}
+
+int s3f_op_symlink(struct super_block *sb, const char *key, const char *target,
+		   struct inode *inode, char *etag)
+{
+	struct s3f_req *req;
+	struct sk_buff *msg;
+	void *hdr;
+
+	req = s3f_req_alloc(S3F_CMD_SYMLINK, s3f_etag_on_reply, etag);
+	if (!req)
+		return -ENOMEM;
+	msg = s3f_fs_request_size(sb, req, key, S3F_WRITE_MSG_SIZE + PATH_MAX, &hdr);
+	if (!msg || nla_put_string(msg, S3F_ATTR_TARGET, target) ||
+	    s3f_put_meta(msg, inode)) {
+		nlmsg_free(msg);
+		s3f_req_put(req);
+		return -ENOMEM;
+	}
+	return s3f_fs_upcall(req, msg, hdr, S3F_UPCALL_TIMEOUT);
+}
+
+/*
+ * A directory rename copies and deletes every key under it: give it as
+ * long as a big commit.
+ */
+int s3f_op_rename(struct super_block *sb, const char *key, const char *new_key,
+		  bool is_dir, bool noreplace, const char *etag, char *new_etag)
+{
+	struct s3f_req *req;
+	struct sk_buff *msg;
+	void *hdr;
+
+	req = s3f_req_alloc(S3F_CMD_RENAME, s3f_etag_on_reply, new_etag);
+	if (!req)
+		return -ENOMEM;
+	msg = s3f_fs_request_size(sb, req, key, S3F_WRITE_MSG_SIZE, &hdr);
+	if (!msg || nla_put_string(msg, S3F_ATTR_NEW_KEY, new_key) ||
+	    nla_put_u8(msg, S3F_ATTR_TYPE, is_dir ? S3F_TYPE_DIR : S3F_TYPE_FILE) ||
+	    nla_put_u32(msg, S3F_ATTR_FLAGS, noreplace ? S3F_RENAME_NOREPLACE : 0) ||
+	    (etag && etag[0] && nla_put_string(msg, S3F_ATTR_ETAG, etag))) {
+		nlmsg_free(msg);
+		s3f_req_put(req);
+		return -ENOMEM;
+	}
+	return s3f_fs_upcall(req, msg, hdr, is_dir ? 10 * S3F_COMMIT_TIMEOUT :
+						     S3F_COMMIT_TIMEOUT);
 }

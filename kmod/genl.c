@@ -44,6 +44,12 @@ static const struct nla_policy s3f_genl_policy[S3F_ATTR_MAX + 1] = {
 	[S3F_ATTR_TOKEN]		= { .type = NLA_NUL_STRING, .len = S3F_MAX_KEY_LEN },
 	[S3F_ATTR_DATA_ADDR]		= { .type = NLA_U64 },
 	[S3F_ATTR_DATA_LEN]		= { .type = NLA_U64 },
+	[S3F_ATTR_ETAG]			= { .type = NLA_NUL_STRING, .len = S3F_ETAG_MAX - 1 },
+	[S3F_ATTR_FD]			= { .type = NLA_U32 },
+	[S3F_ATTR_STAGE]		= { .type = NLA_NUL_STRING, .len = PATH_MAX - 1 },
+	[S3F_ATTR_CONFLICT]		= { .type = NLA_NUL_STRING, .len = S3F_MAX_KEY_LEN },
+	[S3F_ATTR_BYTES_UPLOADED]	= { .type = NLA_U64 },
+	[S3F_ATTR_BYTES_COPIED]		= { .type = NLA_U64 },
 };
 
 static struct genl_family s3f_genl_family;
@@ -201,12 +207,12 @@ static struct genl_family s3f_genl_family __ro_after_init = {
 	.n_small_ops	= ARRAY_SIZE(s3f_genl_ops),
 };
 
-/* Start an upcall message for @req: header plus REQ_ID. */
-struct sk_buff *s3f_genl_new_request(struct s3f_req *req, void **hdr)
+/* Start an upcall message for @req: header plus REQ_ID; @size 0: a page. */
+struct sk_buff *s3f_genl_new_request(struct s3f_req *req, size_t size, void **hdr)
 {
 	struct sk_buff *msg;
 
-	msg = genlmsg_new(NLMSG_GOODSIZE, GFP_KERNEL);
+	msg = genlmsg_new(size ? size : NLMSG_GOODSIZE, GFP_KERNEL);
 	if (!msg)
 		return NULL;
 	*hdr = genlmsg_put(msg, 0, 0, &s3f_genl_family, 0, req->cmd);
@@ -232,7 +238,9 @@ int s3f_genl_put_mount(struct sk_buff *msg, struct s3f_sb_info *sbi)
 	    nla_put_string(msg, S3F_MOUNT_ATTR_ENDPOINT, o->endpoint) ||
 	    nla_put_string(msg, S3F_MOUNT_ATTR_REGION, o->region) ||
 	    nla_put_string(msg, S3F_MOUNT_ATTR_PROFILE, o->profile) ||
-	    nla_put_u8(msg, S3F_MOUNT_ATTR_ADDRESSING, o->addressing))
+	    nla_put_u8(msg, S3F_MOUNT_ATTR_ADDRESSING, o->addressing) ||
+	    (o->staging[0] && nla_put_string(msg, S3F_MOUNT_ATTR_STAGING, o->staging)) ||
+	    (!sb_rdonly(sbi->sb) && nla_put_flag(msg, S3F_MOUNT_ATTR_RW)))
 		return -EMSGSIZE;
 	nla_nest_end(msg, nest);
 	return 0;
@@ -255,7 +263,7 @@ int s3f_ping(u64 *rtt_ns)
 	req = s3f_req_alloc(S3F_CMD_PING, NULL, NULL);
 	if (!req)
 		return -ENOMEM;
-	msg = s3f_genl_new_request(req, &hdr);
+	msg = s3f_genl_new_request(req, 0, &hdr);
 	if (!msg) {
 		err = -ENOMEM;
 		goto out_put;

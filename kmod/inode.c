@@ -7,6 +7,9 @@
  * object has s3fs-fuse metadata, else Last-Modified); mode, uid and gid
  * from s3fs-fuse metadata (x-amz-meta-mode/-uid/-gid) when the object
  * has it, else the mount's defaults.
+ *
+ * An inode with local changes (on the dirty list) is its own authority:
+ * revalidation leaves it alone until its changes are committed.
  */
 #include <linux/fs.h>
 #include <linux/jiffies.h>
@@ -26,19 +29,58 @@ struct inode *s3f_alloc_inode(struct super_block *sb)
 	if (!si)
 		return NULL;
 	si->key = NULL;
+	si->keys = NULL;
 	si->etag[0] = '\0';
 	si->attr_time = 0;
 	si->meta_checked = false;
 	spin_lock_init(&si->lock);
+	s3f_commit_inode_init(si);
 	return &si->vfs_inode;
 }
 
 void s3f_free_inode(struct inode *inode)
 {
 	struct s3f_inode *si = S3F_I(inode);
+	struct s3f_key *k, *prev;
 
-	kfree(si->key);
+	for (k = si->keys; k; k = prev) {
+		prev = k->prev;
+		kfree(k);
+	}
 	kmem_cache_free(s3f_inode_cachep, si);
+}
+
+/*
+ * Give the inode @key (a rename, or its creation).  The old key stays
+ * allocated until the inode is freed: see struct s3f_inode.
+ */
+int s3f_set_key(struct inode *inode, const char *key)
+{
+	struct s3f_inode *si = S3F_I(inode);
+	size_t len = strlen(key);
+	struct s3f_key *k;
+
+	k = kmalloc(sizeof(*k) + len + 1, GFP_KERNEL);
+	if (!k)
+		return -ENOMEM;
+	memcpy(k->name, key, len + 1);
+	spin_lock(&si->lock);
+	k->prev = si->keys;
+	si->keys = k;
+	WRITE_ONCE(si->key, k->name);
+	spin_unlock(&si->lock);
+	return 0;
+}
+
+void s3f_evict_inode(struct inode *inode)
+{
+	struct s3f_inode *si = S3F_I(inode);
+
+	truncate_inode_pages_final(&inode->i_data);
+	clear_inode(inode);
+	WARN_ON_ONCE(si->dirty);
+	if (si->stage)
+		s3f_stage_release(inode);
 }
 
 static void s3f_inode_init_once(void *obj)
@@ -93,8 +135,11 @@ static void s3f_set_attrs(struct inode *inode, const struct s3f_attrs *a)
 	inode->i_mtime = ts;
 	inode->i_ctime = ts;
 	inode->i_atime = ts;
-	if (a->type == S3F_TYPE_FILE)
+	if (a->type == S3F_TYPE_FILE) {
 		i_size_write(inode, a->size);
+		si->base_size = a->size;
+		si->clean_limit = a->size;
+	}
 	/* a listing (no metadata) never overrides what a LOOKUP found */
 	if (a->meta_known || !si->meta_checked) {
 		inode->i_mode = (inode->i_mode & S_IFMT) |
@@ -130,12 +175,13 @@ struct inode *s3f_new_inode(struct super_block *sb, const char *key,
 	if (!inode)
 		return ERR_PTR(-ENOMEM);
 	si = S3F_I(inode);
-	si->key = kstrdup(key, GFP_KERNEL);
-	if (!si->key) {
+	if (s3f_set_key(inode, key)) {
 		iput(inode);
 		return ERR_PTR(-ENOMEM);
 	}
 	inode->i_ino = get_next_ino();
+	/* writeback only looks at hashed inodes; ours are found by dentry */
+	inode_fake_hash(inode);
 	inode->i_mode = s3f_mode(sb, attrs);
 	s3f_set_attrs(inode, attrs);
 
@@ -146,7 +192,7 @@ struct inode *s3f_new_inode(struct super_block *sb, const char *key,
 		set_nlink(inode, 2);
 		break;
 	case S_IFLNK:
-		inode->i_op = &page_symlink_inode_operations;
+		inode->i_op = &s3f_symlink_iops;
 		inode_nohighmem(inode);
 		inode->i_mapping->a_ops = &s3f_aops;
 		break;
@@ -165,6 +211,8 @@ void s3f_inode_refresh(struct inode *inode, const struct s3f_attrs *attrs)
 	struct s3f_inode *si = S3F_I(inode);
 	bool changed;
 
+	if (s3f_inode_dirty(inode))
+		return;		/* local changes win until committed */
 	spin_lock(&si->lock);
 	changed = S_ISREG(inode->i_mode) && si->etag[0] &&
 		  strcmp(si->etag, attrs->etag);
@@ -183,6 +231,8 @@ bool s3f_inode_fresh(struct inode *inode)
 	unsigned int ttl = S3F_SB(inode->i_sb)->opts.ttl;
 	bool fresh;
 
+	if (s3f_inode_dirty(inode))
+		return true;
 	spin_lock(&si->lock);
 	fresh = si->attr_time &&
 		time_before(jiffies, si->attr_time + ttl * HZ);
@@ -254,13 +304,83 @@ static int s3f_permission(struct user_namespace *mnt_userns,
 	return generic_permission(mnt_userns, inode, mask);
 }
 
+/* A new size: the page cache, the staging file and the clean limit follow. */
+static int s3f_setattr_size(struct inode *inode, loff_t size)
+{
+	struct s3f_inode *si = S3F_I(inode);
+	int err = 0;
+
+	down_write(&si->stage_sem);
+	if (size < i_size_read(inode))
+		err = s3f_stage_truncate(inode, size);
+	if (!err) {
+		truncate_setsize(inode, size);
+		si->clean_limit = min_t(loff_t, si->clean_limit, size);
+		atomic64_inc(&si->changes);
+	}
+	up_write(&si->stage_sem);
+	return err;
+}
+
+/*
+ * chmod, chown, utimes, truncate: applied here, committed with the data
+ * (s3fs-fuse metadata on the object) at the next commit point, or
+ * commit_delay from now when no writer has the file open.  A
+ * directory's go to its marker at once.
+ */
+static int s3f_setattr(struct user_namespace *mnt_userns, struct dentry *dentry,
+		       struct iattr *attr)
+{
+	struct inode *inode = d_inode(dentry);
+	struct s3f_inode *si = S3F_I(inode);
+	char etag[S3F_ETAG_MAX];
+	int err;
+
+	err = setattr_prepare(mnt_userns, dentry, attr);
+	if (err)
+		return err;
+	if (S_ISDIR(inode->i_mode)) {
+		if (inode == d_inode(inode->i_sb->s_root))
+			return -EPERM;	/* the mount's root is no object */
+		setattr_copy(mnt_userns, inode, attr);
+		return s3f_op_mkdir(inode->i_sb, si->key, inode, etag);
+	}
+	if ((attr->ia_valid & ATTR_SIZE) && attr->ia_size != i_size_read(inode)) {
+		err = s3f_setattr_size(inode, attr->ia_size);
+		if (err)
+			return err;
+	}
+	setattr_copy(mnt_userns, inode, attr);
+	atomic64_inc(&si->changes);
+	s3f_mark_dirty(inode);
+	if (atomic_read(&inode->i_writecount) <= 0)
+		s3f_schedule_commit(inode, S3F_SB(inode->i_sb)->opts.commit_delay);
+	return 0;
+}
+
 const struct inode_operations s3f_file_iops = {
 	.permission	= s3f_permission,
 	.getattr	= s3f_getattr,
+	.setattr	= s3f_setattr,
 };
 
 const struct inode_operations s3f_dir_iops = {
 	.lookup		= s3f_lookup,
 	.permission	= s3f_permission,
 	.getattr	= s3f_getattr,
+	.setattr	= s3f_setattr,
+	.create		= s3f_create,
+	.mkdir		= s3f_mkdir,
+	.rmdir		= s3f_rmdir,
+	.unlink		= s3f_unlink,
+	.rename		= s3f_rename,
+	.symlink	= s3f_symlink,
+	.link		= s3f_link,
+};
+
+/* s3fs-fuse symlinks: the object's body is the target. */
+const struct inode_operations s3f_symlink_iops = {
+	.get_link	= page_get_link,
+	.getattr	= s3f_getattr,
+	.setattr	= s3f_setattr,
 };

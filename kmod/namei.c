@@ -7,6 +7,12 @@
  * Positive and negative dentries are trusted for the mount's ttl; after
  * that a path walk asks the helper again, so objects created, replaced or
  * deleted by other S3 clients show up within ttl seconds.
+ *
+ * Namespace changes map to S3 as s3fs-fuse does: a new file is local
+ * until its first commit (then an object, If-None-Match: *); mkdir PUTs
+ * a "dir/" marker; unlink and rmdir delete; rename copies then deletes
+ * (a directory key by key: not atomic); symlink PUTs an object whose
+ * body is the target.  Hard links do not exist in S3: EPERM.
  */
 #include <linux/fs.h>
 #include <linux/jiffies.h>
@@ -77,3 +83,356 @@ static int s3f_d_revalidate(struct dentry *dentry, unsigned int flags)
 const struct dentry_operations s3f_dentry_ops = {
 	.d_revalidate	= s3f_d_revalidate,
 };
+
+/* The key of a new entry; a valid file name S3 can hold. */
+static char *s3f_new_key(struct inode *dir, struct dentry *dentry, bool is_dir)
+{
+	char *key;
+
+	if (dentry->d_name.len > S3F_MAX_NAME_LEN)
+		return ERR_PTR(-ENAMETOOLONG);
+	if (!s3f_name_valid(dentry->d_name.name, dentry->d_name.len))
+		return ERR_PTR(-EINVAL);
+	key = s3f_child_key(dir, dentry->d_name.name, dentry->d_name.len, is_dir);
+	if (!key)
+		return ERR_PTR(-ENOMEM);
+	if (strlen(key) > S3F_MAX_KEY_LEN - 1) {
+		kfree(key);
+		return ERR_PTR(-ENAMETOOLONG);
+	}
+	return key;
+}
+
+/* An inode for a name made here, owned by the caller, dated now. */
+static struct inode *s3f_make_inode(struct user_namespace *mnt_userns,
+				    struct inode *dir, const char *key,
+				    umode_t mode)
+{
+	struct s3f_attrs a = {
+		.type = S_ISDIR(mode) ? S3F_TYPE_DIR : S3F_TYPE_FILE,
+		.has_meta = true,
+		.meta_known = true,
+		.mode = mode,
+		.mtime_ns = ktime_get_real_ns(),
+	};
+	struct inode *inode;
+
+	inode = s3f_new_inode(dir->i_sb, key, &a);
+	if (IS_ERR(inode))
+		return inode;
+	inode_init_owner(mnt_userns, inode, dir, mode);
+	inode->i_mtime = inode->i_ctime = inode->i_atime = current_time(inode);
+	return inode;
+}
+
+static void s3f_dir_changed(struct inode *dir)
+{
+	dir->i_mtime = dir->i_ctime = current_time(dir);
+}
+
+/* A new file exists only here until its first commit. */
+int s3f_create(struct user_namespace *mnt_userns, struct inode *dir,
+	       struct dentry *dentry, umode_t mode, bool excl)
+{
+	struct inode *inode;
+	char *key;
+
+	key = s3f_new_key(dir, dentry, false);
+	if (IS_ERR(key))
+		return PTR_ERR(key);
+	inode = s3f_make_inode(mnt_userns, dir, key, S_IFREG | (mode & 07777));
+	kfree(key);
+	if (IS_ERR(inode))
+		return PTR_ERR(inode);
+	atomic64_inc(&S3F_I(inode)->changes);
+	s3f_mark_dirty(inode);
+	dentry->d_time = jiffies;
+	d_instantiate(dentry, inode);
+	s3f_dir_changed(dir);
+	return 0;
+}
+
+int s3f_mkdir(struct user_namespace *mnt_userns, struct inode *dir,
+	      struct dentry *dentry, umode_t mode)
+{
+	struct inode *inode;
+	char etag[S3F_ETAG_MAX];
+	char *key;
+	int err;
+
+	key = s3f_new_key(dir, dentry, true);
+	if (IS_ERR(key))
+		return PTR_ERR(key);
+	inode = s3f_make_inode(mnt_userns, dir, key, S_IFDIR | (mode & 07777));
+	if (IS_ERR(inode)) {
+		kfree(key);
+		return PTR_ERR(inode);
+	}
+	err = s3f_op_mkdir(dir->i_sb, key, inode, etag);
+	kfree(key);
+	if (err) {
+		iput(inode);
+		return err;
+	}
+	dentry->d_time = jiffies;
+	d_instantiate(dentry, inode);
+	s3f_dir_changed(dir);
+	return 0;
+}
+
+int s3f_rmdir(struct inode *dir, struct dentry *dentry)
+{
+	struct inode *inode = d_inode(dentry);
+	const char *key = S3F_I(inode)->key;
+	int err;
+
+	/* children not committed yet are in no listing */
+	if (s3f_dirty_under(dir->i_sb, key))
+		return -ENOTEMPTY;
+	err = s3f_op_rmdir(dir->i_sb, key);
+	if (err)
+		return err;
+	clear_nlink(inode);
+	s3f_dir_changed(dir);
+	return 0;
+}
+
+/* Is there an object for @inode (was it ever committed or read from S3)? */
+bool s3f_in_s3(struct inode *inode)
+{
+	struct s3f_inode *si = S3F_I(inode);
+
+	return si->etag[0] || si->committed;
+}
+
+/*
+ * The object goes at once; an open file stays readable and writable
+ * through its descriptors but is never committed again.
+ */
+int s3f_unlink(struct inode *dir, struct dentry *dentry)
+{
+	struct inode *inode = d_inode(dentry);
+	struct s3f_inode *si = S3F_I(inode);
+	int err = 0;
+
+	mutex_lock(&si->commit_mutex);
+	if (s3f_in_s3(inode))
+		err = s3f_op_delete(dir->i_sb, si->key);
+	if (!err)
+		s3f_forget(inode);
+	mutex_unlock(&si->commit_mutex);
+	if (err)
+		return err;
+	drop_nlink(inode);
+	inode->i_ctime = current_time(inode);
+	s3f_dir_changed(dir);
+	return 0;
+}
+
+int s3f_symlink(struct user_namespace *mnt_userns, struct inode *dir,
+		struct dentry *dentry, const char *target)
+{
+	struct s3f_inode *si;
+	struct inode *inode;
+	size_t len = strlen(target);
+	char *key;
+	int err;
+
+	if (len > S3F_MAX_TARGET_LEN)
+		return -ENAMETOOLONG;
+	key = s3f_new_key(dir, dentry, false);
+	if (IS_ERR(key))
+		return PTR_ERR(key);
+	inode = s3f_make_inode(mnt_userns, dir, key, S_IFLNK | 0777);
+	if (IS_ERR(inode)) {
+		kfree(key);
+		return PTR_ERR(inode);
+	}
+	si = S3F_I(inode);
+	err = s3f_op_symlink(dir->i_sb, key, target, inode, si->etag);
+	kfree(key);
+	if (err) {
+		iput(inode);
+		return err;
+	}
+	i_size_write(inode, len);
+	si->base_size = len;
+	si->clean_limit = len;
+	si->attr_time = jiffies;
+	dentry->d_time = jiffies;
+	d_instantiate(dentry, inode);
+	s3f_dir_changed(dir);
+	return 0;
+}
+
+int s3f_link(struct dentry *old_dentry, struct inode *dir, struct dentry *dentry)
+{
+	pr_info_ratelimited("hard links are not supported (%pd -> %pd): S3 has no way to share an object\n",
+			    dentry, old_dentry);
+	return -EPERM;
+}
+
+/*
+ * Point every cached inode under directory key @old at @new (a
+ * directory rename).  Inodes are looked at under s_inode_list_lock and
+ * re-keyed outside it, holding a reference, as drop_pagecache_sb does.
+ */
+static int s3f_rekey_prefix(struct super_block *sb, const char *old,
+			    const char *new)
+{
+	size_t olen = strlen(old);
+	struct inode *inode, *toput = NULL;
+	char *key;
+	int err = 0;
+
+	spin_lock(&sb->s_inode_list_lock);
+	list_for_each_entry(inode, &sb->s_inodes, i_sb_list) {
+		const char *cur = READ_ONCE(S3F_I(inode)->key);
+
+		if (!cur || strncmp(cur, old, olen))
+			continue;
+		spin_lock(&inode->i_lock);
+		if (inode->i_state & (I_FREEING | I_WILL_FREE | I_NEW)) {
+			spin_unlock(&inode->i_lock);
+			continue;
+		}
+		__iget(inode);
+		spin_unlock(&inode->i_lock);
+		spin_unlock(&sb->s_inode_list_lock);
+
+		key = kasprintf(GFP_KERNEL, "%s%s", new, cur + olen);
+		if (!key || s3f_set_key(inode, key))
+			err = -ENOMEM;
+		kfree(key);
+		iput(toput);
+		toput = inode;
+
+		spin_lock(&sb->s_inode_list_lock);
+	}
+	spin_unlock(&sb->s_inode_list_lock);
+	iput(toput);
+	return err;
+}
+
+static int s3f_rename_dir(struct inode *old_dir, struct dentry *old_dentry,
+			  struct inode *new_dir, struct dentry *new_dentry,
+			  bool noreplace)
+{
+	struct super_block *sb = old_dir->i_sb;
+	const char *old_key = S3F_I(d_inode(old_dentry))->key;
+	struct inode *target = d_inode(new_dentry);
+	char *new_key;
+	int err;
+
+	new_key = s3f_new_key(new_dir, new_dentry, true);
+	if (IS_ERR(new_key))
+		return PTR_ERR(new_key);
+	/* an existing target must be empty: remove it first, as rmdir would */
+	if (target) {
+		err = s3f_rmdir(new_dir, new_dentry);
+		if (err)
+			goto out;
+	}
+	err = s3f_commit_prefix(sb, old_key);
+	if (!err)
+		err = s3f_op_rename(sb, old_key, new_key, true, noreplace, NULL, NULL);
+	if (!err)
+		err = s3f_rekey_prefix(sb, old_key, new_key);
+out:
+	kfree(new_key);
+	return err;
+}
+
+/*
+ * A file S3 has: commit it, copy it, delete the old key.  A file that
+ * was never committed is renamed here only; when it replaces an object,
+ * its first commit replaces that version (If-Match on its ETag).
+ */
+static int s3f_rename_file(struct inode *old_dir, struct dentry *old_dentry,
+			   struct inode *new_dir, struct dentry *new_dentry,
+			   bool noreplace)
+{
+	struct super_block *sb = old_dir->i_sb;
+	struct inode *inode = d_inode(old_dentry);
+	struct inode *target = d_inode(new_dentry);
+	struct s3f_inode *si = S3F_I(inode);
+	struct s3f_attrs attrs;
+	char etag[S3F_ETAG_MAX];
+	char *new_key;
+	int err;
+
+	new_key = s3f_new_key(new_dir, new_dentry, false);
+	if (IS_ERR(new_key))
+		return PTR_ERR(new_key);
+	if (s3f_in_s3(inode)) {
+		err = s3f_commit(inode);
+		if (err)
+			goto out;
+	}
+
+	mutex_lock(&si->commit_mutex);
+	if (s3f_in_s3(inode)) {
+		err = s3f_op_rename(sb, si->key, new_key, false, noreplace,
+				    si->etag, etag);
+		if (!err) {
+			spin_lock(&si->lock);
+			strscpy(si->etag, etag, sizeof(si->etag));
+			spin_unlock(&si->lock);
+		}
+	} else {
+		err = s3f_op_lookup(sb, new_key, &attrs);
+		if (!err && noreplace)
+			err = -EEXIST;
+		else if (!err && attrs.type == S3F_TYPE_FILE) {
+			/* replace that version; every byte is ours (clean_limit 0) */
+			spin_lock(&si->lock);
+			strscpy(si->etag, attrs.etag, sizeof(si->etag));
+			spin_unlock(&si->lock);
+			si->base_size = attrs.size;
+			err = 0;
+		} else if (err == -ENOENT) {
+			err = 0;
+		}
+	}
+	if (!err)
+		err = s3f_set_key(inode, new_key);
+	mutex_unlock(&si->commit_mutex);
+	if (err)
+		goto out;
+
+	if (target) {
+		struct s3f_inode *ti = S3F_I(target);
+
+		mutex_lock(&ti->commit_mutex);
+		s3f_forget(target);
+		mutex_unlock(&ti->commit_mutex);
+		drop_nlink(target);
+	}
+out:
+	kfree(new_key);
+	return err;
+}
+
+int s3f_rename(struct user_namespace *mnt_userns, struct inode *old_dir,
+	       struct dentry *old_dentry, struct inode *new_dir,
+	       struct dentry *new_dentry, unsigned int flags)
+{
+	bool noreplace = flags & RENAME_NOREPLACE;
+	int err;
+
+	if (flags & ~RENAME_NOREPLACE)
+		return -EINVAL;	/* RENAME_EXCHANGE, WHITEOUT: not in S3 */
+	if (S_ISDIR(d_inode(old_dentry)->i_mode))
+		err = s3f_rename_dir(old_dir, old_dentry, new_dir, new_dentry,
+				     noreplace);
+	else
+		err = s3f_rename_file(old_dir, old_dentry, new_dir, new_dentry,
+				      noreplace);
+	if (err)
+		return err;
+	s3f_dir_changed(old_dir);
+	if (new_dir != old_dir)
+		s3f_dir_changed(new_dir);
+	d_inode(old_dentry)->i_ctime = current_time(old_dir);
+	return 0;
+}

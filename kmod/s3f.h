@@ -9,7 +9,11 @@
  *   dir.c     readdir over listing pages, priming the dcache
  *   file.c    open (close-to-open revalidation), file operations
  *   addr.c    read_folio and readahead: ranged GETs into the page cache
- *   fsops.c   the file system upcalls: MOUNT, LOOKUP, READDIR, READ
+ *   fsops.c   the file system upcalls: MOUNT, LOOKUP, READDIR, READ and
+ *             the write path's (STAGE_OPEN, COMMIT, DELETE, MKDIR, ...)
+ *   stage.c   the staging file of a written inode: which pages it holds,
+ *             reading and writing them, the extents a COMMIT sends
+ *   commit.c  dirty inodes, commit points, the commit itself, syncfs
  *   keymap.c  which key components can be file names (pure)
  *   genl.c    the generic netlink family: policy, doit handlers, messages
  *   upcall.c  the helper connection: request ids, deadlines, resending
@@ -45,6 +49,10 @@
 #define S3F_READ_CHUNK		(4 << 20)
 /* Readahead window: several READs in flight for a sequential reader. */
 #define S3F_READAHEAD		(32 << 20)
+/* A writer that dirtied this much of one file stages it before going on. */
+#define S3F_FILE_DIRTY_MAX	(64 << 20)
+/* STAGE_OPEN and namespace upcalls; a COMMIT gets more per MiB. */
+#define S3F_COMMIT_TIMEOUT	(120 * HZ)
 
 /* Mount options (super.c); immutable once the superblock exists. */
 struct s3f_mount_opts {
@@ -59,16 +67,36 @@ struct s3f_mount_opts {
 	umode_t file_mode;	/* permission bits for objects without s3fs metadata */
 	umode_t dir_mode;
 	unsigned int ttl;	/* seconds attributes and lookups stay trusted */
+	char *staging;		/* "" lets the helper choose */
+	unsigned int commit_delay;	/* seconds from the last close to the commit */
+	unsigned int commit_interval;	/* seconds data may stay uncommitted; 0: no bound */
+	bool conflict_fail;	/* conflict=fail: a conflicting commit fails */
 };
 
 struct s3f_sb_info {
 	struct s3f_mount_opts opts;
+	struct super_block *sb;
 	u32 mount_id;
 	s64 mount_time_ns;		/* mtime of directories S3 has no date for */
 	atomic64_t lookups;		/* LOOKUP upcalls issued */
 	atomic64_t readdirs;		/* READDIR upcalls (listing pages) */
 	atomic64_t reads;		/* READ upcalls issued */
 	atomic64_t read_bytes;		/* bytes they brought in */
+	atomic64_t commits;		/* objects committed */
+	atomic64_t commit_bytes;	/* bytes uploaded by commits */
+	atomic64_t copied_bytes;	/* bytes commits copied server side */
+	atomic64_t conflicts;		/* commits kept beside another writer's */
+	atomic64_t commit_errors;	/* commits that failed */
+
+	/*
+	 * Inodes with local changes S3 does not have yet.  Each holds an
+	 * inode reference while on the list, so it is never evicted with
+	 * uncommitted data.  @dirty_lock protects the list and the inodes'
+	 * @dirty and @commit_due.
+	 */
+	spinlock_t dirty_lock;
+	struct list_head dirty_list;
+	struct delayed_work commit_scan;	/* starts commits that are due */
 };
 
 static inline struct s3f_sb_info *S3F_SB(struct super_block *sb)
@@ -89,18 +117,43 @@ struct s3f_attrs {
 	char etag[S3F_ETAG_MAX];
 };
 
+/* A key an inode had; kept until the inode is freed (see s3f_inode.key). */
+struct s3f_key {
+	struct s3f_key *prev;
+	char name[];
+};
+
 /*
  * An s3f inode.  @key is the object's full key (the mount prefix
- * included); a directory's ends in '/', the root's is the prefix.  Keys
- * are set at creation and never change while the file system is
- * read-only.  @lock protects @etag, @attr_time and the attribute fields
- * of the VFS inode that revalidation updates (size, times, mode).
+ * included); a directory's ends in '/', the root's is the prefix.  A
+ * rename gives the inode a new key: @key is then pointed at the new
+ * string (WRITE_ONCE, under the parent directories' i_rwsem) and the old
+ * one stays allocated on @keys until the inode is freed, so a reader
+ * that loaded the pointer may go on using it without a lock.  @lock
+ * protects @etag, @attr_time and the attribute fields of the VFS inode
+ * that revalidation updates (size, times, mode).
+ *
+ * The write path (stage.c, commit.c):
+ * - @stage_sem orders writes into the staging file: writepages holds it
+ *   shared; a commit (which reads the file) and a truncation hold it
+ *   exclusive.  It is never taken with a folio locked.
+ * - @stage and @stage_path are set once (under @stage_sem exclusive and
+ *   @lock) and cleared only when the inode has nothing left to commit;
+ *   a reader takes a file reference under @lock.
+ * - @staged: page indices whose bytes are in @stage (the xarray's lock).
+ * - @commit_mutex serialises commits and namespace operations on the
+ *   object; @base_size, @clean_limit, @committed and @unlinked change
+ *   under it (and @stage_sem exclusive for @clean_limit).
+ * - @changes counts local changes (staged pages, truncation, metadata);
+ *   the inode is clean when a commit has sent @changes == @committed and
+ *   no page is dirty.
  */
 struct s3f_inode {
 	struct inode vfs_inode;
 	char *key;
+	struct s3f_key *keys;		/* @key's storage and older keys */
 	spinlock_t lock;		/* see above */
-	char etag[S3F_ETAG_MAX];
+	char etag[S3F_ETAG_MAX];	/* the base version; "" for a new object */
 	unsigned long attr_time;	/* jiffies of the last confirmation */
 	/*
 	 * Listings carry no s3fs metadata: an inode made from one shows the
@@ -108,6 +161,22 @@ struct s3f_inode {
 	 * first permission check forces.
 	 */
 	bool meta_checked;
+
+	struct rw_semaphore stage_sem;
+	struct file *stage;
+	char *stage_path;
+	struct xarray staged;
+	struct mutex commit_mutex;
+	u64 base_size;			/* size of the version @etag names */
+	loff_t clean_limit;		/* unstaged bytes past this are zeros */
+	atomic64_t changes;
+	u64 committed;
+	bool unlinked;			/* never commit again */
+	bool dirty;			/* on the sb's dirty list (dirty_lock) */
+	struct list_head dirty_node;
+	unsigned long commit_due;	/* jiffies (dirty_lock) */
+	struct work_struct commit_work;	/* holds an inode reference while queued */
+	atomic_long_t unstaged;		/* bytes written since the last staging */
 };
 
 static inline struct s3f_inode *S3F_I(struct inode *inode)
@@ -183,6 +252,8 @@ struct inode *s3f_alloc_inode(struct super_block *sb);
 void s3f_free_inode(struct inode *inode);
 struct inode *s3f_new_inode(struct super_block *sb, const char *key,
 			    const struct s3f_attrs *attrs);
+int s3f_set_key(struct inode *inode, const char *key);
+void s3f_evict_inode(struct inode *inode);
 void s3f_inode_refresh(struct inode *inode, const struct s3f_attrs *attrs);
 bool s3f_inode_fresh(struct inode *inode);
 int s3f_inode_revalidate(struct inode *inode);
@@ -190,6 +261,18 @@ char *s3f_child_key(struct inode *dir, const char *name, size_t len, bool is_dir
 
 /* namei.c */
 extern const struct dentry_operations s3f_dentry_ops;
+int s3f_create(struct user_namespace *mnt_userns, struct inode *dir,
+	       struct dentry *dentry, umode_t mode, bool excl);
+int s3f_mkdir(struct user_namespace *mnt_userns, struct inode *dir,
+	      struct dentry *dentry, umode_t mode);
+int s3f_rmdir(struct inode *dir, struct dentry *dentry);
+int s3f_unlink(struct inode *dir, struct dentry *dentry);
+int s3f_rename(struct user_namespace *mnt_userns, struct inode *old_dir,
+	       struct dentry *old_dentry, struct inode *new_dir,
+	       struct dentry *new_dentry, unsigned int flags);
+int s3f_symlink(struct user_namespace *mnt_userns, struct inode *dir,
+		struct dentry *dentry, const char *target);
+int s3f_link(struct dentry *old_dentry, struct inode *dir, struct dentry *dentry);
 struct dentry *s3f_lookup(struct inode *dir, struct dentry *dentry,
 			  unsigned int flags);
 
@@ -198,6 +281,36 @@ extern const struct file_operations s3f_dir_fops;
 
 /* file.c */
 extern const struct file_operations s3f_file_fops;
+extern const struct inode_operations s3f_symlink_iops;
+
+/* stage.c */
+int s3f_stage_get(struct inode *inode);
+bool s3f_staged(struct inode *inode, pgoff_t index);
+int s3f_stage_read_folio(struct inode *inode, struct folio *folio);
+int s3f_stage_write_folio(struct inode *inode, struct folio *folio, size_t len);
+int s3f_stage_truncate(struct inode *inode, loff_t size);
+struct s3f_extent *s3f_stage_extents(struct inode *inode, loff_t size,
+				     unsigned int *nr);
+int s3f_stage_fill(struct inode *inode, loff_t size);
+void s3f_stage_release(struct inode *inode);
+
+/* commit.c */
+int s3f_commit_init(void);
+void s3f_commit_exit(void);
+void s3f_commit_sb_init(struct s3f_sb_info *sbi);
+void s3f_commit_inode_init(struct s3f_inode *si);
+void s3f_mark_dirty(struct inode *inode);
+void s3f_schedule_commit(struct inode *inode, unsigned int delay_secs);
+bool s3f_inode_dirty(struct inode *inode);
+int s3f_commit(struct inode *inode);
+int s3f_sync_fs(struct super_block *sb, int wait);
+void s3f_commit_shutdown(struct super_block *sb);
+void s3f_forget(struct inode *inode);
+int s3f_commit_prefix(struct super_block *sb, const char *prefix);
+bool s3f_dirty_under(struct super_block *sb, const char *prefix);
+struct inode **s3f_dirty_inodes(struct super_block *sb, const char *prefix,
+				unsigned int *nr);
+bool s3f_in_s3(struct inode *inode);
 
 /* addr.c */
 extern const struct address_space_operations s3f_aops;
@@ -228,6 +341,37 @@ struct s3f_read {
 };
 
 int s3f_op_read_start(struct super_block *sb, struct s3f_read *rd);
+struct s3f_commit_args {
+	const char *key;
+	const char *stage_path;		/* NULL: nothing staged */
+	u64 size;
+	const char *base_etag;		/* NULL: a new object */
+	u64 base_size;
+	const struct s3f_extent *ext;
+	unsigned int nr_ext;
+	umode_t mode;
+	u32 uid, gid;
+	s64 mtime_ns, atime_ns, ctime_ns;
+	bool fail_on_conflict;
+	/* results */
+	char etag[S3F_ETAG_MAX];
+	char *conflict;			/* kfree(); the key used instead of @key */
+	u64 uploaded, copied;
+};
+
+int s3f_op_stage_open(struct super_block *sb, const char *key,
+		      struct file **file, char **path);
+int s3f_op_commit(struct super_block *sb, struct s3f_commit_args *a);
+void s3f_op_stage_release(struct super_block *sb, const char *path);
+int s3f_op_delete(struct super_block *sb, const char *key);
+int s3f_op_mkdir(struct super_block *sb, const char *key, struct inode *inode,
+		 char *etag);
+int s3f_op_rmdir(struct super_block *sb, const char *key);
+int s3f_op_rename(struct super_block *sb, const char *key, const char *new_key,
+		  bool is_dir, bool noreplace, const char *etag, char *new_etag);
+int s3f_op_symlink(struct super_block *sb, const char *key, const char *target,
+		   struct inode *inode, char *etag);
+
 /* addr.c: the reply's bytes into the folios; the end of a READ */
 int s3f_read_fill(struct s3f_read *rd, void __user *buf, size_t len);
 void s3f_read_done(struct s3f_read *rd, int error);
@@ -235,7 +379,7 @@ void s3f_read_done(struct s3f_read *rd, int error);
 /* genl.c */
 int s3f_genl_init(void);
 void s3f_genl_exit(void);
-struct sk_buff *s3f_genl_new_request(struct s3f_req *req, void **hdr);
+struct sk_buff *s3f_genl_new_request(struct s3f_req *req, size_t size, void **hdr);
 int s3f_genl_put_mount(struct sk_buff *msg, struct s3f_sb_info *sbi);
 extern const struct nla_policy s3f_entry_policy[S3F_ATTR_MAX + 1];
 int s3f_genl_send(struct net *net, u32 portid, struct sk_buff *msg);
@@ -243,5 +387,6 @@ int s3f_ping(u64 *rtt_ns);
 
 /* super.c */
 unsigned int s3f_mount_count(void);
+extern const struct cred *s3f_kernel_cred;
 
 #endif /* _S3F_H */

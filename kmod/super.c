@@ -12,6 +12,7 @@
  */
 #include <linux/atomic.h>
 #include <linux/backing-dev.h>
+#include <linux/cred.h>
 #include <linux/ctype.h>
 #include <linux/fs.h>
 #include <linux/fs_context.h>
@@ -34,9 +35,22 @@ unsigned int s3f_mount_count(void)
 	return atomic_read(&s3f_mounts);
 }
 
+#define S3F_DEFAULT_COMMIT_DELAY	3	/* seconds */
+#define S3F_MAX_SECONDS			86400
+
+/* The module's own credentials, for the helper's staging files (stage.c). */
+const struct cred *s3f_kernel_cred;
+
 enum s3f_param {
 	Opt_endpoint, Opt_region, Opt_profile, Opt_uid, Opt_gid,
 	Opt_file_mode, Opt_dir_mode, Opt_addressing, Opt_ttl,
+	Opt_staging, Opt_commit_delay, Opt_commit_interval, Opt_conflict,
+};
+
+static const struct constant_table s3f_conflict_table[] = {
+	{ "keep",	0 },
+	{ "fail",	1 },
+	{}
 };
 
 static const struct constant_table s3f_addressing_table[] = {
@@ -55,6 +69,10 @@ static const struct fs_parameter_spec s3f_fs_parameters[] = {
 	fsparam_u32oct("dir_mode",	Opt_dir_mode),
 	fsparam_enum("addressing",	Opt_addressing, s3f_addressing_table),
 	fsparam_u32("ttl",		Opt_ttl),
+	fsparam_string("staging",	Opt_staging),
+	fsparam_u32("commit_delay",	Opt_commit_delay),
+	fsparam_u32("commit_interval",	Opt_commit_interval),
+	fsparam_enum("conflict",	Opt_conflict, s3f_conflict_table),
 	{}
 };
 
@@ -70,6 +88,7 @@ static void s3f_opts_free(struct s3f_mount_opts *o)
 	kfree(o->endpoint);
 	kfree(o->region);
 	kfree(o->profile);
+	kfree(o->staging);
 	memset(o, 0, sizeof(*o));
 }
 
@@ -167,9 +186,25 @@ static int s3f_parse_param(struct fs_context *fc, struct fs_parameter *param)
 		o->addressing = result.uint_32;
 		return 0;
 	case Opt_ttl:
-		if (result.uint_32 > 86400)
-			return invalfc(fc, "ttl is at most 86400 seconds");
-		o->ttl = result.uint_32;
+	case Opt_commit_delay:
+	case Opt_commit_interval:
+		if (result.uint_32 > S3F_MAX_SECONDS)
+			return invalfc(fc, "%s is at most %u seconds", param->key,
+				       S3F_MAX_SECONDS);
+		if (opt == Opt_ttl)
+			o->ttl = result.uint_32;
+		else if (opt == Opt_commit_delay)
+			o->commit_delay = result.uint_32;
+		else
+			o->commit_interval = result.uint_32;
+		return 0;
+	case Opt_staging:
+		if (param->string[0] != '/' || strstr(param->string, "/../") ||
+		    strlen(param->string) >= PATH_MAX / 2)
+			return invalfc(fc, "staging must be an absolute directory path");
+		return s3f_set_string(fc, &o->staging, param, "/._-+@");
+	case Opt_conflict:
+		o->conflict_fail = result.uint_32;
 		return 0;
 	}
 	return -EINVAL;
@@ -206,6 +241,11 @@ static int s3f_show_options(struct seq_file *m, struct dentry *root)
 		   from_kuid_munged(&init_user_ns, o->uid),
 		   from_kgid_munged(&init_user_ns, o->gid),
 		   o->file_mode, o->dir_mode, o->ttl);
+	if (o->staging[0])
+		seq_show_option(m, "staging", o->staging);
+	seq_printf(m, ",commit_delay=%u,commit_interval=%u,conflict=%s",
+		   o->commit_delay, o->commit_interval,
+		   o->conflict_fail ? "fail" : "keep");
 	return 0;
 }
 
@@ -231,12 +271,20 @@ static int s3f_show_stats(struct seq_file *m, struct dentry *root)
 		   (long long)atomic64_read(&sbi->readdirs),
 		   (long long)atomic64_read(&sbi->reads),
 		   (long long)atomic64_read(&sbi->read_bytes));
+	seq_printf(m, " commits %lld commit_bytes %lld copied_bytes %lld conflicts %lld commit_errors %lld",
+		   (long long)atomic64_read(&sbi->commits),
+		   (long long)atomic64_read(&sbi->commit_bytes),
+		   (long long)atomic64_read(&sbi->copied_bytes),
+		   (long long)atomic64_read(&sbi->conflicts),
+		   (long long)atomic64_read(&sbi->commit_errors));
 	return 0;
 }
 
 static const struct super_operations s3f_sops = {
 	.alloc_inode	= s3f_alloc_inode,
 	.free_inode	= s3f_free_inode,
+	.evict_inode	= s3f_evict_inode,
+	.sync_fs	= s3f_sync_fs,
 	.statfs		= s3f_statfs,
 	.show_options	= s3f_show_options,
 	.show_devname	= s3f_show_devname,
@@ -258,8 +306,10 @@ static int s3f_fill_super(struct super_block *sb, struct fs_context *fc)
 		return -ENOMEM;
 	sbi->opts = ctx->opts;
 	memset(&ctx->opts, 0, sizeof(ctx->opts));
+	sbi->sb = sb;
 	sbi->mount_id = atomic_inc_return(&s3f_next_mount_id);
 	sbi->mount_time_ns = ktime_get_real_ns();
+	s3f_commit_sb_init(sbi);
 	sb->s_fs_info = sbi;
 
 	sb->s_magic = S3F_MAGIC;
@@ -267,14 +317,19 @@ static int s3f_fill_super(struct super_block *sb, struct fs_context *fc)
 	sb->s_d_op = &s3f_dentry_ops;
 	sb->s_maxbytes = MAX_LFS_FILESIZE;
 	sb->s_time_gran = 1;
-	/* the write path is not there yet: every write is EROFS, in the VFS */
-	sb->s_flags |= SB_RDONLY | SB_NOSEC;
+	sb->s_flags |= SB_NOSEC;
 
 	err = super_setup_bdi(sb);
 	if (err)
 		return err;
 	sb->s_bdi->ra_pages = S3F_READAHEAD / PAGE_SIZE;
 	sb->s_bdi->io_pages = S3F_READAHEAD / PAGE_SIZE;
+	/*
+	 * Dirty pages wait in memory for the flusher to stage them: bound
+	 * them per mount, so a fast writer is throttled, not the machine.
+	 */
+	sb->s_bdi->capabilities |= BDI_CAP_STRICTLIMIT;
+	bdi_set_max_ratio(sb->s_bdi, 20);
 
 	err = s3f_op_mount(sb, errmsg, sizeof(errmsg));
 	if (err == -ENOTCONN)
@@ -305,7 +360,9 @@ static int s3f_get_tree(struct fs_context *fc)
 		o->region = kstrdup("", GFP_KERNEL);
 	if (!o->profile)
 		o->profile = kstrdup("", GFP_KERNEL);
-	if (!o->endpoint || !o->region || !o->profile)
+	if (!o->staging)
+		o->staging = kstrdup("", GFP_KERNEL);
+	if (!o->endpoint || !o->region || !o->profile || !o->staging)
 		return -ENOMEM;
 	return get_tree_nodev(fc, s3f_fill_super);
 }
@@ -338,6 +395,7 @@ static int s3f_init_fs_context(struct fs_context *fc)
 	ctx->opts.file_mode = 0644;
 	ctx->opts.dir_mode = 0755;
 	ctx->opts.ttl = S3F_DEFAULT_TTL;
+	ctx->opts.commit_delay = S3F_DEFAULT_COMMIT_DELAY;
 	ctx->opts.addressing = S3F_ADDRESSING_PATH;
 	fc->fs_private = ctx;
 	fc->ops = &s3f_context_ops;
@@ -347,12 +405,22 @@ static int s3f_init_fs_context(struct fs_context *fc)
 static void s3f_kill_sb(struct super_block *sb)
 {
 	struct s3f_sb_info *sbi = S3F_SB(sb);
+	bool mounted = sb->s_root;
 
-	if (sb->s_root) {
+	/*
+	 * Commit everything while the helper still serves the mount, then
+	 * let go of what failed: every inode must be free for
+	 * generic_shutdown_super().
+	 */
+	if (mounted) {
+		sync_filesystem(sb);
+		s3f_commit_shutdown(sb);
+	}
+	kill_anon_super(sb);
+	if (mounted) {
 		atomic_dec(&s3f_mounts);
 		s3f_op_umount(sb);
 	}
-	kill_anon_super(sb);
 	if (sbi) {
 		s3f_opts_free(&sbi->opts);
 		kfree(sbi);
@@ -373,12 +441,18 @@ static int __init s3f_init(void)
 {
 	int err;
 
+	s3f_kernel_cred = prepare_kernel_cred(NULL);
+	if (!s3f_kernel_cred)
+		return -ENOMEM;
 	err = s3f_inode_cache_init();
 	if (err)
-		return err;
-	err = s3f_upcall_init();
+		goto out_cred;
+	err = s3f_commit_init();
 	if (err)
 		goto out_inode_cache;
+	err = s3f_upcall_init();
+	if (err)
+		goto out_commit;
 	err = s3f_genl_init();
 	if (err)
 		goto out_upcall_exit;
@@ -392,8 +466,12 @@ out_genl_exit:
 	s3f_genl_exit();
 out_upcall_exit:
 	s3f_upcall_exit();
+out_commit:
+	s3f_commit_exit();
 out_inode_cache:
 	s3f_inode_cache_exit();
+out_cred:
+	put_cred(s3f_kernel_cred);
 	return err;
 }
 
@@ -402,7 +480,9 @@ static void __exit s3f_exit(void)
 	unregister_filesystem(&s3f_fs_type);
 	s3f_genl_exit();
 	s3f_upcall_exit();
+	s3f_commit_exit();
 	s3f_inode_cache_exit();
+	put_cred(s3f_kernel_cred);
 	pr_info("unloaded\n");
 }
 

@@ -197,7 +197,8 @@ helper_setup() {
 		return 0
 	fi
 	log "starting s3fd"
-	"$top/helper/s3fd" --foreground >>"$out/s3fd.log" 2>&1 &
+	"$top/helper/s3fd" --foreground --staging /var/tmp/s3f-staging \
+		>>"$out/s3fd.log" 2>&1 &
 	s3fd_pid=$!
 	deadline=$(($(now) + HELPER_WAIT))
 	until "$top/helper/s3fctl" status; do

@@ -29,7 +29,7 @@
  * whose version differs: both sides are built from one tree and shipped
  * together (dkms + package), so there is no negotiation.
  */
-#define S3F_PROTOCOL_VERSION	1
+#define S3F_PROTOCOL_VERSION	2
 
 /* Limits shared by both sides. */
 #define S3F_MAX_KEY_LEN		1024	/* S3's limit on an object key, bytes */
@@ -113,6 +113,74 @@ enum s3f_cmd {
 	 */
 	S3F_CMD_UMOUNT,
 
+	/* ---- the write path (Documentation/design.md, "The write path") ---- */
+
+	/*
+	 * kernel -> helper upcall: make a staging file for KEY.  Attrs:
+	 * MOUNT, KEY.  The helper creates an empty file in its staging
+	 * directory (the mount's STAGING when given) and replies with FD, a
+	 * descriptor of it open read-write in the replying process, and
+	 * STAGE, its path.  The REPLY handler takes its own reference to
+	 * the file (fget in the helper's sendmsg): the helper closes its
+	 * descriptor once the reply is sent.  The kernel writes dirty pages
+	 * into the file at their own offsets and keeps its size equal to
+	 * the file's; a restarted helper finds the file again by STAGE.
+	 */
+	S3F_CMD_STAGE_OPEN,
+	/*
+	 * kernel -> helper upcall: commit KEY.  Attrs: MOUNT, KEY, SIZE (of
+	 * the new object); STAGE (absent: no byte was staged, read it as
+	 * zeros); ETAG and BASE_SIZE of the version the file is based on
+	 * (absent for a new object: If-None-Match: *); EXTENTS, the byte
+	 * ranges that differ from the base (struct s3f_extent[], any
+	 * number of attributes; bytes past BASE_SIZE differ by definition);
+	 * MODE, UID, GID, MTIME_NS, ATIME_NS, CTIME_NS (written as s3fs-fuse
+	 * metadata); FLAGS (S3F_COMMIT_*).  Bytes outside EXTENTS below
+	 * BASE_SIZE are the base object's: the staging file has holes there.
+	 * Reply: ETAG of the new object; CONFLICT, the key it was written
+	 * under when another writer had replaced the base (both kept);
+	 * BYTES_UPLOADED, BYTES_COPIED.  ERRNO ESTALE (base replaced) or
+	 * EEXIST (new object exists) with S3F_COMMIT_FAIL_ON_CONFLICT, or
+	 * when the clean bytes are gone with the base.
+	 */
+	S3F_CMD_COMMIT,
+	/*
+	 * kernel -> helper upcall: the staging file STAGE is no longer
+	 * needed; delete it.  Attrs: MOUNT, STAGE.  Not waited for.
+	 */
+	S3F_CMD_STAGE_RELEASE,
+	/* kernel -> helper upcall: DeleteObject KEY.  Attrs: MOUNT, KEY. */
+	S3F_CMD_DELETE,
+	/*
+	 * kernel -> helper upcall: make directory KEY (ending in '/'): PUT
+	 * the empty marker with MODE, UID, GID, MTIME_NS as metadata.
+	 * Reply: ETAG.
+	 */
+	S3F_CMD_MKDIR,
+	/*
+	 * kernel -> helper upcall: remove directory KEY (ending in '/').
+	 * ERRNO ENOTEMPTY when any key other than the marker lies under it;
+	 * else the marker (if any) is deleted.
+	 */
+	S3F_CMD_RMDIR,
+	/*
+	 * kernel -> helper upcall: rename KEY to NEW_KEY.  Attrs: MOUNT, KEY,
+	 * NEW_KEY, TYPE, FLAGS (S3F_RENAME_NOREPLACE), ETAG (a file's
+	 * version, for x-amz-copy-source-if-match).  A file: CopyObject
+	 * (UploadPartCopy above 5 GiB) then DeleteObject; reply ETAG of the
+	 * copy.  A directory (keys ending in '/'): every key under KEY is
+	 * copied under NEW_KEY, then deleted; not atomic.  ERRNO EEXIST when
+	 * NOREPLACE and NEW_KEY exists, ESTALE when the file is no longer
+	 * version ETAG.
+	 */
+	S3F_CMD_RENAME,
+	/*
+	 * kernel -> helper upcall: make symbolic link KEY to TARGET, the
+	 * s3fs-fuse way (the object's body is TARGET, MODE has S_IFLNK).
+	 * Attrs: MOUNT, KEY, TARGET, MODE, UID, GID, MTIME_NS.  Reply: ETAG.
+	 */
+	S3F_CMD_SYMLINK,
+
 	__S3F_CMD_MAX,
 };
 #define S3F_CMD_MAX (__S3F_CMD_MAX - 1)
@@ -145,6 +213,18 @@ enum s3f_attr {
 	S3F_ATTR_LENGTH,		/* u64 */
 	S3F_ATTR_DATA_ADDR,		/* u64, user address in the replying thread */
 	S3F_ATTR_DATA_LEN,		/* u64 */
+	S3F_ATTR_FD,			/* u32, descriptor in the replying process */
+	S3F_ATTR_STAGE,			/* string, staging file path */
+	S3F_ATTR_BASE_SIZE,		/* u64 */
+	S3F_ATTR_EXTENTS,		/* binary, struct s3f_extent[] */
+	S3F_ATTR_ATIME_NS,		/* s64 */
+	S3F_ATTR_CTIME_NS,		/* s64 */
+	S3F_ATTR_FLAGS,			/* u32, S3F_COMMIT_* or S3F_RENAME_* */
+	S3F_ATTR_CONFLICT,		/* string, key a conflicting commit went to */
+	S3F_ATTR_BYTES_UPLOADED,	/* u64 */
+	S3F_ATTR_BYTES_COPIED,		/* u64 */
+	S3F_ATTR_NEW_KEY,		/* string */
+	S3F_ATTR_TARGET,		/* string, symbolic link target */
 
 	__S3F_ATTR_MAX,
 };
@@ -164,6 +244,8 @@ enum s3f_mount_attr {
 	S3F_MOUNT_ATTR_REGION,		/* string */
 	S3F_MOUNT_ATTR_PROFILE,		/* string, credentials profile, optional */
 	S3F_MOUNT_ATTR_ADDRESSING,	/* u8, enum s3f_addressing */
+	S3F_MOUNT_ATTR_STAGING,		/* string, staging directory, optional */
+	S3F_MOUNT_ATTR_RW,		/* flag: read-write (MOUNT probes conditional writes) */
 
 	__S3F_MOUNT_ATTR_MAX,
 };
@@ -181,5 +263,22 @@ enum s3f_type {
 
 /* Largest read one READ upcall asks for. */
 #define S3F_MAX_READ		(8 << 20)
+
+/* One dirty byte range of a COMMIT (host byte order). */
+struct s3f_extent {
+	__u64 off;
+	__u64 len;
+};
+
+/* At most this many extents in one COMMIT (all EXTENTS attributes). */
+#define S3F_MAX_EXTENTS		4096
+
+/* COMMIT flags */
+#define S3F_COMMIT_FAIL_ON_CONFLICT	(1U << 0)	/* conflict=fail */
+
+/* RENAME flags */
+#define S3F_RENAME_NOREPLACE		(1U << 0)
+
+#define S3F_MAX_TARGET_LEN	4095	/* symbolic link target */
 
 #endif /* _UAPI_LINUX_S3F_H */

@@ -12,7 +12,7 @@ CTL=$top/helper/s3fctl
 S3D=$top/helper/s3fd
 M=/mnt/s3-read		# its own mount point: the harness mounts /mnt/s3
 TTL=2
-OPTS="$S3F_MOUNT_OPTIONS,ttl=$TTL"
+OPTS="$S3F_MOUNT_OPTIONS,ttl=$TTL,ro"	# tests/guest/write.sh writes
 work=$(mktemp -d /tmp/s3f-read.XXXXXX)
 cleanup() {
 	cd /
@@ -149,7 +149,7 @@ else
 	fail "ls -l costs no lookup per entry" "$((l2 - l1)) lookups"
 fi
 
-# ---- writes are refused: read-only until the write path exists ----
+# ---- writes are refused on a read-only mount ----
 for cmd in "touch $M/new" "mkdir $M/newdir" "rm $M/sizes/s1" "rmdir $M/marker" \
 	   "mv $M/sizes/s1 $M/sizes/s1b" "ln -s x $M/link" "ln $M/sizes/s1 $M/hard" \
 	   "chmod 600 $M/sizes/s1" "chown 1:1 $M/sizes/s1" "truncate -s 0 $M/sizes/s1" \
