@@ -11,6 +11,11 @@
  * valid file name are skipped with a rate-limited log line.  Files
  * created here and not committed yet are in no listing: they are added
  * from the dirty list.
+ *
+ * With meta=stat (the default) the listed inodes' s3fs metadata (mode,
+ * owner, mtime, which objects are symlinks) is fetched right away, up to
+ * S3F_PREFETCH LOOKUPs in flight, so the stat(2) calls of `ls -l`, `find`
+ * or `cp -a` that follow find it there.
  */
 #include <linux/fs.h>
 #include <linux/mm.h>
@@ -18,6 +23,8 @@
 #include <linux/slab.h>
 
 #include "s3f.h"
+
+#define S3F_PREFETCH	64	/* metadata LOOKUPs in flight per readdir */
 
 struct s3f_dirent {
 	struct s3f_attrs attrs;
@@ -114,7 +121,17 @@ static int s3f_dir_index(struct s3f_dir_list *dl)
  * Give @de a dentry and inode under @parent unless it has one, or
  * refresh the inode it has.  Caller holds the parent's i_rwsem (shared).
  */
-static void s3f_prime_dentry(struct dentry *parent, struct s3f_dirent *de)
+/* Fetch @inode's metadata in the background, if it needs it. */
+static void s3f_prefetch_meta(struct inode *inode, struct s3f_prefetch *pf)
+{
+	if (!s3f_stat_needs_meta(inode))
+		return;
+	wait_event(pf->wq, atomic_read(&pf->pending) < S3F_PREFETCH);
+	s3f_op_lookup_start(inode, pf);
+}
+
+static void s3f_prime_dentry(struct dentry *parent, struct s3f_dirent *de,
+			     struct s3f_prefetch *pf)
 {
 	struct qstr q = QSTR_INIT(de->name, de->len);
 	DECLARE_WAIT_QUEUE_HEAD_ONSTACK(wq);
@@ -135,6 +152,7 @@ static void s3f_prime_dentry(struct dentry *parent, struct s3f_dirent *de)
 			     (de->attrs.type == S3F_TYPE_DIR)) {
 			s3f_inode_refresh(inode, &de->attrs);
 			de->ino = inode->i_ino;
+			s3f_prefetch_meta(inode, pf);
 		}
 		/* negative or of the other type: revalidation sorts it out after ttl */
 		dput(dentry);
@@ -153,6 +171,7 @@ static void s3f_prime_dentry(struct dentry *parent, struct s3f_dirent *de)
 	}
 	de->ino = inode->i_ino;
 	dentry->d_time = jiffies;
+	s3f_prefetch_meta(inode, pf);
 	alias = d_splice_alias(inode, dentry);
 	d_lookup_done(dentry);
 	if (!IS_ERR_OR_NULL(alias))
@@ -193,6 +212,7 @@ static int s3f_dir_load(struct file *file, struct s3f_dir_list *dl)
 {
 	struct inode *dir = file_inode(file);
 	struct s3f_collect c = { .dl = dl, .dir_key = S3F_I(dir)->key };
+	struct s3f_prefetch pf;
 	char *token = NULL;
 	unsigned int i;
 	int err;
@@ -209,8 +229,12 @@ static int s3f_dir_load(struct file *file, struct s3f_dir_list *dl)
 		err = s3f_dir_index(dl);
 	if (err)
 		goto out_free;
+	atomic_set(&pf.pending, 0);
+	init_waitqueue_head(&pf.wq);
 	for (i = 0; i < dl->count; i++)
-		s3f_prime_dentry(file->f_path.dentry, dl->index[i]);
+		s3f_prime_dentry(file->f_path.dentry, dl->index[i], &pf);
+	/* every LOOKUP ends (reply, error or timeout): @pf lives until then */
+	wait_event(pf.wq, !atomic_read(&pf.pending));
 	return 0;
 
 out_free:

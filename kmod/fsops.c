@@ -149,6 +149,72 @@ out_put:
 	return err;
 }
 
+/* An asynchronous LOOKUP: the metadata prefetch of a listed inode. */
+struct s3f_lookup_async {
+	struct s3f_attrs attrs;		/* first: s3f_lookup_on_reply fills it */
+	struct inode *inode;
+	struct s3f_prefetch *pf;
+};
+
+static void s3f_lookup_async_done(struct s3f_req *req)
+{
+	struct s3f_lookup_async *la = req->priv;
+	struct inode *inode = la->inode;
+	struct s3f_prefetch *pf = la->pf;
+
+	if (!req->error) {
+		if ((la->attrs.type == S3F_TYPE_DIR) == !!S_ISDIR(inode->i_mode) &&
+		    !(la->attrs.has_meta && S_ISLNK(la->attrs.mode) &&
+		      !S_ISLNK(inode->i_mode)))
+			s3f_inode_refresh(inode, &la->attrs);
+		else
+			S3F_I(inode)->attr_time = 0;	/* another type: look again */
+	}
+	iput(inode);
+	kfree(la);
+	if (atomic_dec_and_test(&pf->pending))
+		wake_up(&pf->wq);
+}
+
+/* Start a LOOKUP of @inode's key; @pf counts it until it ends. */
+void s3f_op_lookup_start(struct inode *inode, struct s3f_prefetch *pf)
+{
+	const char *key = S3F_I(inode)->key;
+	struct s3f_lookup_async *la;
+	struct s3f_req *req;
+	struct sk_buff *msg;
+	char *lkey;
+	void *hdr;
+
+	la = kzalloc(sizeof(*la), GFP_KERNEL);
+	/* LOOKUP takes keys without the directory slash */
+	lkey = kstrndup(key, strlen(key) - (S_ISDIR(inode->i_mode) ? 1 : 0),
+			GFP_KERNEL);
+	req = s3f_req_alloc(S3F_CMD_LOOKUP, s3f_lookup_on_reply, la);
+	msg = req && la && lkey ? s3f_fs_request(inode->i_sb, req, lkey, &hdr) : NULL;
+	kfree(lkey);
+	if (!msg)
+		goto out_free;
+	la->inode = igrab(inode);
+	if (!la->inode) {
+		nlmsg_free(msg);
+		goto out_free;
+	}
+	la->pf = pf;
+	req->on_done = s3f_lookup_async_done;
+	genlmsg_end(msg, hdr);
+	atomic64_inc(&S3F_SB(inode->i_sb)->lookups);
+	atomic_inc(&pf->pending);
+	s3f_upcall_start(req, msg, S3F_UPCALL_TIMEOUT);
+	s3f_req_put(req);
+	return;
+
+out_free:
+	if (req)
+		s3f_req_put(req);
+	kfree(la);
+}
+
 /* ---- READDIR ---- */
 
 struct s3f_readdir_ctx {

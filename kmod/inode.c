@@ -132,16 +132,19 @@ static void s3f_set_attrs(struct inode *inode, const struct s3f_attrs *a)
 	ts = ns_to_timespec64(a->mtime_ns ? a->mtime_ns :
 			      S3F_SB(inode->i_sb)->mount_time_ns);
 
-	inode->i_mtime = ts;
-	inode->i_ctime = ts;
-	inode->i_atime = ts;
 	if (a->type == S3F_TYPE_FILE) {
 		i_size_write(inode, a->size);
 		si->base_size = a->size;
 		si->clean_limit = a->size;
 	}
+	/* another version: what a LOOKUP found about the old one is void */
+	if (!a->meta_known && strcmp(si->etag, a->etag))
+		si->meta_checked = false;
 	/* a listing (no metadata) never overrides what a LOOKUP found */
 	if (a->meta_known || !si->meta_checked) {
+		inode->i_mtime = ts;
+		inode->i_ctime = ts;
+		inode->i_atime = ts;
 		inode->i_mode = (inode->i_mode & S_IFMT) |
 				(s3f_mode(inode->i_sb, a) & 07777);
 		inode->i_uid = a->has_meta ? make_kuid(&init_user_ns, a->uid) : o->uid;
@@ -225,6 +228,17 @@ void s3f_inode_refresh(struct inode *inode, const struct s3f_attrs *attrs)
 	}
 }
 
+/*
+ * meta=stat (the default): an inode known only from a listing shows
+ * s3fs metadata (mode, owner, mtime, symlink type) from its first stat
+ * on, which costs one LOOKUP (readdir prefetches them in parallel).
+ */
+bool s3f_stat_needs_meta(struct inode *inode)
+{
+	return !READ_ONCE(S3F_I(inode)->meta_checked) &&
+	       !S3F_SB(inode->i_sb)->opts.meta_listing;
+}
+
 bool s3f_inode_fresh(struct inode *inode)
 {
 	struct s3f_inode *si = S3F_I(inode);
@@ -254,6 +268,8 @@ int s3f_inode_revalidate(struct inode *inode)
 
 	if (inode == d_inode(inode->i_sb->s_root))
 		return 0;	/* the root always exists */
+	if (s3f_inode_dirty(inode))
+		return 0;	/* local changes win until committed */
 	/* LOOKUP takes keys without the directory slash */
 	key = kstrndup(si->key, S_ISDIR(inode->i_mode) ? len - 1 : len, GFP_KERNEL);
 	if (!key)
@@ -264,7 +280,8 @@ int s3f_inode_revalidate(struct inode *inode)
 		return -ESTALE;
 	if (err)
 		return err;
-	if ((attrs.type == S3F_TYPE_DIR) != !!S_ISDIR(inode->i_mode))
+	/* the type is the inode's for life: another type is another inode */
+	if ((s3f_mode(inode->i_sb, &attrs) & S_IFMT) != (inode->i_mode & S_IFMT))
 		return -ESTALE;
 	s3f_inode_refresh(inode, &attrs);
 	return 0;
@@ -278,7 +295,7 @@ static int s3f_getattr(struct user_namespace *mnt_userns, const struct path *pat
 
 	if ((flags & AT_STATX_SYNC_TYPE) == AT_STATX_FORCE_SYNC ||
 	    ((flags & AT_STATX_SYNC_TYPE) != AT_STATX_DONT_SYNC &&
-	     !s3f_inode_fresh(inode)))
+	     (!s3f_inode_fresh(inode) || s3f_stat_needs_meta(inode))))
 		s3f_inode_revalidate(inode);	/* on failure: what we know */
 
 	spin_lock(&si->lock);

@@ -68,7 +68,11 @@ static int s3f_d_revalidate(struct dentry *dentry, unsigned int flags)
 	inode = d_inode_rcu(dentry);
 	if (!inode)	/* negative: trusted for ttl */
 		return time_before(jiffies, dentry->d_time + ttl * HZ);
-	if (s3f_inode_fresh(inode))
+	/*
+	 * An inode known only from a listing may be a symlink (s3fs keeps
+	 * the type in metadata listings do not carry): look before use.
+	 */
+	if (s3f_inode_fresh(inode) && !s3f_stat_needs_meta(inode))
 		return 1;
 	if (flags & LOOKUP_RCU)
 		return -ECHILD;

@@ -71,6 +71,7 @@ struct s3f_mount_opts {
 	unsigned int commit_delay;	/* seconds from the last close to the commit */
 	unsigned int commit_interval;	/* seconds data may stay uncommitted; 0: no bound */
 	bool conflict_fail;	/* conflict=fail: a conflicting commit fails */
+	bool meta_listing;	/* meta=listing: stat trusts the listing */
 };
 
 struct s3f_sb_info {
@@ -320,6 +321,14 @@ int s3f_op_mount(struct super_block *sb, char *errmsg, size_t errlen);
 void s3f_op_umount(struct super_block *sb);
 int s3f_op_lookup(struct super_block *sb, const char *key,
 		  struct s3f_attrs *attrs);
+struct s3f_prefetch;
+void s3f_op_lookup_start(struct inode *inode, struct s3f_prefetch *pf);
+/* A batch of asynchronous LOOKUPs (dir.c's metadata prefetch). */
+struct s3f_prefetch {
+	atomic_t pending;
+	wait_queue_head_t wq;
+};
+bool s3f_stat_needs_meta(struct inode *inode);
 typedef int (*s3f_entry_fn)(void *arg, const char *name, size_t len,
 			    const struct s3f_attrs *attrs);
 int s3f_op_readdir(struct super_block *sb, const char *key, char **token,

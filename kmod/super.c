@@ -45,6 +45,13 @@ enum s3f_param {
 	Opt_endpoint, Opt_region, Opt_profile, Opt_uid, Opt_gid,
 	Opt_file_mode, Opt_dir_mode, Opt_addressing, Opt_ttl,
 	Opt_staging, Opt_commit_delay, Opt_commit_interval, Opt_conflict,
+	Opt_meta,
+};
+
+static const struct constant_table s3f_meta_table[] = {
+	{ "stat",	0 },
+	{ "listing",	1 },
+	{}
 };
 
 static const struct constant_table s3f_conflict_table[] = {
@@ -73,6 +80,7 @@ static const struct fs_parameter_spec s3f_fs_parameters[] = {
 	fsparam_u32("commit_delay",	Opt_commit_delay),
 	fsparam_u32("commit_interval",	Opt_commit_interval),
 	fsparam_enum("conflict",	Opt_conflict, s3f_conflict_table),
+	fsparam_enum("meta",		Opt_meta, s3f_meta_table),
 	{}
 };
 
@@ -206,6 +214,9 @@ static int s3f_parse_param(struct fs_context *fc, struct fs_parameter *param)
 	case Opt_conflict:
 		o->conflict_fail = result.uint_32;
 		return 0;
+	case Opt_meta:
+		o->meta_listing = result.uint_32;
+		return 0;
 	}
 	return -EINVAL;
 }
@@ -243,9 +254,10 @@ static int s3f_show_options(struct seq_file *m, struct dentry *root)
 		   o->file_mode, o->dir_mode, o->ttl);
 	if (o->staging[0])
 		seq_show_option(m, "staging", o->staging);
-	seq_printf(m, ",commit_delay=%u,commit_interval=%u,conflict=%s",
+	seq_printf(m, ",commit_delay=%u,commit_interval=%u,conflict=%s,meta=%s",
 		   o->commit_delay, o->commit_interval,
-		   o->conflict_fail ? "fail" : "keep");
+		   o->conflict_fail ? "fail" : "keep",
+		   o->meta_listing ? "listing" : "stat");
 	return 0;
 }
 

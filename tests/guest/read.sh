@@ -12,7 +12,7 @@ CTL=$top/helper/s3fctl
 S3D=$top/helper/s3fd
 M=/mnt/s3-read		# its own mount point: the harness mounts /mnt/s3
 TTL=2
-OPTS="$S3F_MOUNT_OPTIONS,ttl=$TTL,ro"	# tests/guest/write.sh writes
+OPTS="$S3F_MOUNT_OPTIONS,ttl=$TTL,ro,meta=listing"	# write.sh: rw, meta=stat
 work=$(mktemp -d /tmp/s3f-read.XXXXXX)
 cleanup() {
 	cd /
