@@ -723,6 +723,28 @@ void commit_result_free(struct commit_result *r)
 	r->key = NULL;
 }
 
+/* Is the object at key this commit, published by an earlier attempt? */
+static bool own_commit_landed(struct s3_client *c, const char *key,
+			      const struct commit_opts *o, struct commit_result *out)
+{
+	struct s3_object obj;
+	struct s3_result res;
+	const char *tag;
+	bool ours;
+
+	if (s3_head(c, key, &obj, &res))
+		return false;
+	tag = s3_object_meta(&obj, COMMIT_TAG_META);
+	ours = tag && !strcmp(tag, o->own_commit_tag);
+	if (ours) {
+		snprintf(out->etag, sizeof(out->etag), "%s", obj.etag);
+		log_info("commit %s: already published by an earlier attempt of this commit (ETag %s)",
+			 key, obj.etag);
+	}
+	s3_object_free(&obj);
+	return ours;
+}
+
 int commit_object(struct s3_client *c, const char *key,
 		  const struct commit_source *src, const struct commit_opts *o,
 		  struct commit_result *out, struct s3_result *res)
@@ -756,6 +778,8 @@ int commit_object(struct s3_client *c, const char *key,
 		return err;
 
 	err = commit_to(&x, key, src->base_etag, true, true, res);
+	if (err == CONFLICT && o->own_commit_tag && own_commit_landed(c, key, o, out))
+		err = 0;
 	if (err != CONFLICT)
 		goto out;
 

@@ -106,7 +106,17 @@ struct commit_opts {
 	 */
 	void (*before_publish)(void *arg, const char *key);
 	void *before_publish_arg;
+	/*
+	 * This commit's tag, also among put->meta as x-amz-meta-s3f-commit
+	 * (COMMIT_TAG_META), or NULL.  When the key turns out changed, an
+	 * object there carrying this tag is this very commit, published by
+	 * an earlier attempt whose answer was lost (the helper died): that
+	 * is success, not a conflict.
+	 */
+	const char *own_commit_tag;
 };
+
+#define COMMIT_TAG_META		"s3f-commit"
 
 struct commit_result {
 	char etag[S3_ETAG_MAX];		/* of the object written */

@@ -33,6 +33,7 @@ struct job {
 	uint64_t size, base_size;
 	bool has_size, has_base_size;
 	uint32_t flags;
+	uint64_t commit_id;		/* COMMIT: 0 when absent */
 	uint8_t type;
 	bool has_type;
 	struct wops_meta meta;

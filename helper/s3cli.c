@@ -46,6 +46,7 @@ struct cli {
 	struct commit_range dirty[MAX_DIRTY];
 	size_t ndirty;
 	bool fail_on_conflict;
+	uint64_t commit_id;		/* commit-stage --commit-id */
 	bool no_conditions;
 	bool complete_conditions;
 	bool sparse;
@@ -124,6 +125,8 @@ static void usage(FILE *f)
 		"  --sparse            FILE holds only the dirty bytes; clean ones are read\n"
 		"                      from the base where an uploaded part needs them\n"
 		"  --fail-on-conflict  fail (ESTALE / EEXIST) instead of keeping both\n"
+		"  --commit-id N       commit-stage: tag the object (x-amz-meta-s3f-commit);\n"
+		"                      a retry with the same tag finds its own object\n"
 		"  --assume-no-conditions   the server ignores If-Match / If-None-Match:\n"
 		"                      HEAD checks only\n"
 		"  --complete-conditions    the server also honours them on Complete (AWS):\n"
@@ -148,6 +151,7 @@ enum {
 	OPT_RETRIES, OPT_LOG_LEVEL, OPT_IF_MATCH, OPT_IF_NONE_MATCH, OPT_META,
 	OPT_CONTENT_TYPE, OPT_PART_SIZE, OPT_JOBS, OPT_RANGE, OPT_MAX_KEYS,
 	OPT_CA_FILE, OPT_BASE_ETAG, OPT_BASE_SIZE, OPT_DIRTY, OPT_FAIL_ON_CONFLICT,
+	OPT_COMMIT_ID,
 	OPT_NO_CONDITIONS, OPT_COMPLETE_CONDITIONS, OPT_SPARSE, OPT_STATS,
 	OPT_EXEC_BEFORE_PUBLISH, OPT_MODE, OPT_UID, OPT_GID, OPT_MTIME_NS,
 	OPT_ATIME_NS, OPT_CTIME_NS, OPT_NOREPLACE, OPT_ETAG,
@@ -237,6 +241,7 @@ static int parse_opts(struct cli *cli, int argc, char **argv)
 		{ "base-size", required_argument, NULL, OPT_BASE_SIZE },
 		{ "dirty", required_argument, NULL, OPT_DIRTY },
 		{ "fail-on-conflict", no_argument, NULL, OPT_FAIL_ON_CONFLICT },
+		{ "commit-id", required_argument, NULL, OPT_COMMIT_ID },
 		{ "assume-no-conditions", no_argument, NULL, OPT_NO_CONDITIONS },
 		{ "complete-conditions", no_argument, NULL, OPT_COMPLETE_CONDITIONS },
 		{ "sparse", no_argument, NULL, OPT_SPARSE },
@@ -330,6 +335,10 @@ static int parse_opts(struct cli *cli, int argc, char **argv)
 			cli->ndirty++;
 			break;
 		case OPT_FAIL_ON_CONFLICT: cli->fail_on_conflict = true; break;
+		case OPT_COMMIT_ID:
+			if (parse_size(optarg, &cli->commit_id) || !cli->commit_id)
+				goto bad;
+			break;
 		case OPT_NO_CONDITIONS: cli->no_conditions = true; break;
 		case OPT_COMPLETE_CONDITIONS: cli->complete_conditions = true; break;
 		case OPT_SPARSE: cli->sparse = true; break;
@@ -866,6 +875,7 @@ static int cmd_commit_stage(struct cli *cli, int argc, char **argv)
 		.nextents = cli->ndirty,
 		.meta = cli->wmeta,
 		.fail_on_conflict = cli->fail_on_conflict,
+		.commit_id = cli->commit_id,
 		.conditions = {
 			.put = !cli->no_conditions,
 			.complete = !cli->no_conditions && cli->complete_conditions,

@@ -177,6 +177,8 @@ int wjob_parse(struct s3f_nl *nl, struct job *job, struct nlattr **attrs)
 	}
 	if (attrs[S3F_ATTR_FLAGS])
 		job->flags = nla_get_u32(attrs[S3F_ATTR_FLAGS]);
+	if (attrs[S3F_ATTR_COMMIT_ID])
+		job->commit_id = nla_get_u64(attrs[S3F_ATTR_COMMIT_ID]);
 	if (attrs[S3F_ATTR_TYPE]) {
 		job->has_type = true;
 		job->type = nla_get_u8(attrs[S3F_ATTR_TYPE]);
@@ -338,6 +340,7 @@ static void op_commit(struct s3f_nl *nl, struct job *job, struct mount_entry *me
 		.nextents = job->nextents,
 		.meta = job->meta,
 		.fail_on_conflict = job->flags & S3F_COMMIT_FAIL_ON_CONFLICT,
+		.commit_id = job->commit_id,
 	};
 	struct commit_result out = { 0 };
 	struct nl_msg *msg = NULL;

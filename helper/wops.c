@@ -439,6 +439,11 @@ int wops_commit(struct s3_client *c, const char *key,
 		return err;
 	}
 	wops_meta_kv(&req->meta, &kv);
+	if (req->commit_id) {
+		snprintf(kv.val[kv.n], WOPS_META_LEN, "%016" PRIx64, req->commit_id);
+		o.own_commit_tag = kv.val[kv.n];
+		meta_add(&kv, COMMIT_TAG_META);
+	}
 	put.meta = kv.kv;
 	put.nmeta = kv.n;
 	err = commit_object(c, key, &src, &o, out, res);

@@ -27,7 +27,7 @@ struct wops_meta {
 	int64_t mtime_ns, atime_ns, ctime_ns;
 };
 
-#define WOPS_META_MAX	6
+#define WOPS_META_MAX	7	/* the six s3fs ones and s3f-commit */
 #define WOPS_META_LEN	32	/* "-9223372036.854775808" fits */
 
 /* The header values of m: x-amz-meta-mode|uid|gid|mtime|atime|ctime. */
@@ -117,6 +117,11 @@ struct wops_commit_req {
 	struct wops_meta meta;
 	bool fail_on_conflict;
 	struct commit_conditions conditions;
+	/*
+	 * Not 0: stored as x-amz-meta-s3f-commit (16 hex digits), so a
+	 * commit resent after a helper crash knows its own upload.
+	 */
+	uint64_t commit_id;
 };
 
 /*

@@ -77,11 +77,36 @@ int s3f_read_fill(struct s3f_read *rd, void __user *buf, size_t len)
 	return 0;
 }
 
+/*
+ * A READ refused (ESTALE) because this mount committed a new version
+ * meanwhile: the bytes asked for are not staged, so they are the same
+ * in the new version.  Ask again, once, for that one.
+ */
+static bool s3f_read_retry(struct s3f_read *rd)
+{
+	struct s3f_inode *si = S3F_I(rd->inode);
+	bool retry;
+
+	spin_lock(&si->lock);
+	retry = !rd->retried && si->etag[0] && strcmp(si->etag, rd->etag);
+	if (retry)
+		strscpy(rd->etag, si->etag, sizeof(rd->etag));
+	spin_unlock(&si->lock);
+	if (!retry)
+		return false;
+	rd->retried = true;
+	rd->filled = 0;
+	return !s3f_op_read_start(rd->inode->i_sb, rd);
+}
+
 void s3f_read_done(struct s3f_read *rd, int error)
 {
 	struct s3f_sb_info *sbi = S3F_SB(rd->inode->i_sb);
 	loff_t end = rd->filled;
 	unsigned int i;
+
+	if (error == -ESTALE && s3f_read_retry(rd))
+		return;
 
 	/*
 	 * Fewer bytes than asked, though the version matched: the object is

@@ -285,7 +285,20 @@ static int s3f_dir_release(struct inode *inode, struct file *file)
 	return 0;
 }
 
+/*
+ * Entries are in S3 as soon as mkdir, rename or unlink return; a new
+ * file's entry is its object, so commit what is new under here.
+ */
+static int s3f_dir_fsync(struct file *file, loff_t start, loff_t end,
+			 int datasync)
+{
+	struct inode *dir = file_inode(file);
+
+	return s3f_commit_prefix(dir->i_sb, S3F_I(dir)->key);
+}
+
 const struct file_operations s3f_dir_fops = {
+	.fsync		= s3f_dir_fsync,
 	.open		= s3f_dir_open,
 	.release	= s3f_dir_release,
 	.iterate_shared	= s3f_iterate,

@@ -6,6 +6,7 @@
  * netlink message.
  */
 #include <linux/file.h>
+#include <linux/random.h>
 #include <linux/sched.h>
 #include <linux/slab.h>
 #include <linux/string.h>
@@ -558,7 +559,8 @@ static int s3f_put_commit(struct sk_buff *msg, struct s3f_commit_args *a)
 	    nla_put_s64(msg, S3F_ATTR_ATIME_NS, a->atime_ns, S3F_ATTR_PAD) ||
 	    nla_put_s64(msg, S3F_ATTR_CTIME_NS, a->ctime_ns, S3F_ATTR_PAD) ||
 	    nla_put_u32(msg, S3F_ATTR_FLAGS,
-			a->fail_on_conflict ? S3F_COMMIT_FAIL_ON_CONFLICT : 0))
+			a->fail_on_conflict ? S3F_COMMIT_FAIL_ON_CONFLICT : 0) ||
+	    nla_put_u64_64bit(msg, S3F_ATTR_COMMIT_ID, get_random_u64(), S3F_ATTR_PAD))
 		return -EMSGSIZE;
 	for (i = 0; i < a->nr_ext; i += n) {
 		n = min_t(unsigned int, a->nr_ext - i, S3F_EXTENTS_PER_ATTR);

@@ -345,6 +345,7 @@ struct s3f_read {
 	size_t span;			/* bytes the folios cover */
 	char etag[S3F_ETAG_MAX];	/* the version the page cache holds */
 	size_t filled;			/* bytes the reply brought */
+	bool retried;			/* sent again after our own commit */
 	unsigned int nr;
 	struct folio *folios[];
 };

@@ -135,7 +135,10 @@ enum s3f_cmd {
 	 * ranges that differ from the base (struct s3f_extent[], any
 	 * number of attributes; bytes past BASE_SIZE differ by definition);
 	 * MODE, UID, GID, MTIME_NS, ATIME_NS, CTIME_NS (written as s3fs-fuse
-	 * metadata); FLAGS (S3F_COMMIT_*).  Bytes outside EXTENTS below
+	 * metadata); FLAGS (S3F_COMMIT_*); COMMIT_ID, stored with the object
+	 * (x-amz-meta-s3f-commit) so that a COMMIT resent after a helper
+	 * crash recognises its own earlier upload instead of calling it a
+	 * conflict.  Bytes outside EXTENTS below
 	 * BASE_SIZE are the base object's: the staging file has holes there.
 	 * Reply: ETAG of the new object; CONFLICT, the key it was written
 	 * under when another writer had replaced the base (both kept);
@@ -225,6 +228,7 @@ enum s3f_attr {
 	S3F_ATTR_BYTES_COPIED,		/* u64 */
 	S3F_ATTR_NEW_KEY,		/* string */
 	S3F_ATTR_TARGET,		/* string, symbolic link target */
+	S3F_ATTR_COMMIT_ID,		/* u64, random, the same when a COMMIT is resent */
 
 	__S3F_ATTR_MAX,
 };

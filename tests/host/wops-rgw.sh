@@ -220,6 +220,23 @@ check_match "wops commit: a new file whose key exists keeps both" "$rc $out" \
 out=$($S3 commit-stage --fail-on-conflict --stage "$work/new" "$p/c1" 2>&1); rc=$?
 check_match "wops commit: ... or is EEXIST with fail-on-conflict" "$rc $out" "^1 .*File exists"
 
+# a COMMIT resent after a helper crash: the first attempt's object is its own
+xput "$work/small" "$p/c2"
+base=$(header_of "$p/c2" etag | tr -d '"')
+out=$($S3 commit-stage --stage "$work/new" --base-etag "$base" --base-size 1000 \
+	--dirty 0:3 --commit-id 77 "$p/c2" 2>&1); rc=$?
+check_match "wops commit: tagged with its commit id" "$rc $(header_of "$p/c2" x-amz-meta-s3f-commit)" \
+	"^0 000000000000004d"
+first=$(printf '%s' "$out" | cut -f2)
+out=$($S3 commit-stage --stage "$work/new" --base-etag "$base" --base-size 1000 \
+	--dirty 0:3 --commit-id 77 "$p/c2" 2>&1); rc=$?
+check_eq "wops commit: a retry of the same commit finds its object, no conflict" \
+	"$rc $out" "0 committed	$first	$p/c2"
+out=$($S3 commit-stage --stage "$work/new" --base-etag "$base" --base-size 1000 \
+	--dirty 0:3 --commit-id 78 "$p/c2" 2>&1); rc=$?
+check_match "wops commit: another commit from the same base is a conflict" "$rc $out" \
+	"^0 conflict	[0-9a-f]{32}	$p/c2\\.s3f-conflict-"
+
 # --- clean up this run's keys ---
 mapfile -t left < <(keys_under "$p/")
 [ ${#left[@]} -gt 0 ] && $S3 rm "${left[@]}" >/dev/null 2>&1
