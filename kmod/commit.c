@@ -126,8 +126,8 @@ static void s3f_commit_work_fn(struct work_struct *work)
 	if (err) {
 		mapping_set_error(inode->i_mapping, err);
 		pr_warn_ratelimited("%s: commit failed (%d)%s\n", si->key, err,
-				    s3f_commit_retryable(err) ?
-				    ", will retry" : "; kept, not retried until the next fsync, sync or unmount");
+				    s3f_commit_retryable(err) ? ", will retry" :
+				    "; kept for the next fsync, sync or unmount");
 		if (s3f_commit_retryable(err))
 			s3f_schedule_commit(inode, S3F_COMMIT_RETRY);
 	}
@@ -311,8 +311,8 @@ out_unlock:
  * Hold a reference to every dirty inode of @sb (whose key starts with
  * @prefix); iput() each and kvfree() the array.
  */
-struct inode **s3f_dirty_inodes(struct super_block *sb,
-				       const char *prefix, unsigned int *nr)
+struct inode **s3f_dirty_inodes(struct super_block *sb, const char *prefix,
+				unsigned int *nr)
 {
 	struct s3f_sb_info *sbi = S3F_SB(sb);
 	size_t plen = prefix ? strlen(prefix) : 0;

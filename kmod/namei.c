@@ -125,13 +125,16 @@ static struct inode *s3f_make_inode(struct user_namespace *mnt_userns,
 	if (IS_ERR(inode))
 		return inode;
 	inode_init_owner(mnt_userns, inode, dir, mode);
-	inode->i_mtime = inode->i_ctime = inode->i_atime = current_time(inode);
+	inode->i_mtime = current_time(inode);
+	inode->i_ctime = inode->i_mtime;
+	inode->i_atime = inode->i_mtime;
 	return inode;
 }
 
 static void s3f_dir_changed(struct inode *dir)
 {
-	dir->i_mtime = dir->i_ctime = current_time(dir);
+	dir->i_mtime = current_time(dir);
+	dir->i_ctime = dir->i_mtime;
 }
 
 /* A new file exists only here until its first commit. */
@@ -385,15 +388,14 @@ static int s3f_rename_file(struct inode *old_dir, struct dentry *old_dentry,
 		}
 	} else {
 		err = s3f_op_lookup(sb, new_key, &attrs);
-		if (!err && noreplace)
+		if (!err && noreplace) {
 			err = -EEXIST;
-		else if (!err && attrs.type == S3F_TYPE_FILE) {
+		} else if (!err && attrs.type == S3F_TYPE_FILE) {
 			/* replace that version; every byte is ours (clean_limit 0) */
 			spin_lock(&si->lock);
 			strscpy(si->etag, attrs.etag, sizeof(si->etag));
 			spin_unlock(&si->lock);
 			si->base_size = attrs.size;
-			err = 0;
 		} else if (err == -ENOENT) {
 			err = 0;
 		}

@@ -167,7 +167,7 @@ struct s3f_inode {
 	struct file *stage;
 	char *stage_path;
 	struct xarray staged;
-	struct mutex commit_mutex;
+	struct mutex commit_mutex;	/* see above */
 	u64 base_size;			/* size of the version @etag names */
 	loff_t clean_limit;		/* unstaged bytes past this are zeros */
 	atomic64_t changes;
@@ -328,6 +328,7 @@ struct s3f_prefetch {
 	atomic_t pending;
 	wait_queue_head_t wq;
 };
+
 bool s3f_stat_needs_meta(struct inode *inode);
 typedef int (*s3f_entry_fn)(void *arg, const char *name, size_t len,
 			    const struct s3f_attrs *attrs);

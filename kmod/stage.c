@@ -60,7 +60,7 @@ out:
 
 bool s3f_staged(struct inode *inode, pgoff_t index)
 {
-	return xa_load(&S3F_I(inode)->staged, index) != NULL;
+	return xa_load(&S3F_I(inode)->staged, index);
 }
 
 static struct file *s3f_stage_file(struct s3f_inode *si)
@@ -246,7 +246,8 @@ int s3f_stage_fill(struct inode *inode, loff_t size)
 			return PTR_ERR(folio);
 		folio_lock(folio);
 		err = s3f_stage_write_folio(inode, folio,
-			min_t(loff_t, folio_size(folio), size - folio_pos(folio)));
+					    min_t(loff_t, folio_size(folio),
+						  size - folio_pos(folio)));
 		folio_unlock(folio);
 		folio_put(folio);
 		if (err)
