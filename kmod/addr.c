@@ -340,7 +340,7 @@ static int s3f_stage_one(struct page *page, struct writeback_control *wbc,
 		/* keep the data: dirty again, and tell fsync */
 		pr_warn_ratelimited("%s: staging page %lu failed: %d\n",
 				    S3F_I(inode)->key, folio->index, err);
-		mapping_set_error(folio->mapping, err);
+		s3f_report_error(inode, err);
 		folio_redirty_for_writepage(wbc, folio);
 	}
 	folio_end_writeback(folio);

@@ -110,6 +110,18 @@ static void s3f_commit_scan_fn(struct work_struct *work)
 		queue_delayed_work(s3f_commit_wq, &sbi->commit_scan, HZ);
 }
 
+/*
+ * Report @err to the next fsync of the file and syncfs of the mount,
+ * through their errseq only: mapping_set_error() would also set AS_EIO,
+ * which makes every later writeback wait (and so every retry of the
+ * commit) fail before it starts.
+ */
+void s3f_report_error(struct inode *inode, int err)
+{
+	filemap_set_wb_err(inode->i_mapping, err);
+	errseq_set(&inode->i_sb->s_wb_err, err);
+}
+
 static bool s3f_commit_retryable(int err)
 {
 	return err != -ESTALE && err != -EEXIST && err != -EACCES &&
@@ -124,7 +136,7 @@ static void s3f_commit_work_fn(struct work_struct *work)
 
 	err = s3f_commit(inode);
 	if (err) {
-		mapping_set_error(inode->i_mapping, err);
+		s3f_report_error(inode, err);
 		pr_warn_ratelimited("%s: commit failed (%d)%s\n", si->key, err,
 				    s3f_commit_retryable(err) ? ", will retry" :
 				    "; kept for the next fsync, sync or unmount");
@@ -186,7 +198,12 @@ static void s3f_commit_fill_meta(struct inode *inode, struct s3f_commit_args *a)
 	a->ctime_ns = timespec64_to_ns(&inode->i_ctime);
 }
 
-/* Another writer got there first: our version went to a conflict name. */
+/*
+ * Another writer got there first: our version went to a conflict name.
+ * The inode is that object from now on (open descriptors go on seeing
+ * and writing their own version, later commits go there); the name it
+ * had is looked up again, and shows the other writer's version.
+ */
 static void s3f_commit_conflict(struct inode *inode, const char *conflict)
 {
 	struct s3f_inode *si = S3F_I(inode);
@@ -194,11 +211,9 @@ static void s3f_commit_conflict(struct inode *inode, const char *conflict)
 	atomic64_inc(&S3F_SB(inode->i_sb)->conflicts);
 	pr_warn("%s: changed in S3 by another writer; this version was committed as %s\n",
 		si->key, conflict);
-	/* the key holds the other writer's version now: show that one */
-	spin_lock(&si->lock);
-	si->etag[0] = '\0';
-	si->attr_time = 0;
-	spin_unlock(&si->lock);
+	if (s3f_set_key(inode, conflict))
+		pr_err("%s: out of memory: later commits go to the old name\n",
+		       conflict);
 }
 
 /*
@@ -249,12 +264,11 @@ static int s3f_commit_locked(struct inode *inode, u64 changes, bool *conflict)
 	if (a.conflict) {
 		s3f_commit_conflict(inode, a.conflict);
 		kfree(a.conflict);
-	} else {
-		spin_lock(&si->lock);
-		strscpy(si->etag, a.etag, sizeof(si->etag));
-		si->attr_time = jiffies;
-		spin_unlock(&si->lock);
 	}
+	spin_lock(&si->lock);
+	strscpy(si->etag, a.etag, sizeof(si->etag));
+	si->attr_time = jiffies;
+	spin_unlock(&si->lock);
 	si->base_size = size;
 	si->clean_limit = size;
 	si->committed = changes;
@@ -290,13 +304,9 @@ int s3f_commit(struct inode *inode)
 		goto out_unlock;
 	put = s3f_try_clean(inode);
 	/* nothing left, no writer: the staged bytes are all in S3 now */
-	if (!READ_ONCE(si->dirty) && atomic_read(&inode->i_writecount) <= 0) {
-		if (READ_ONCE(si->stage))
-			s3f_stage_release(inode);
-		/* after a conflict the key holds the other version: show it */
-		if (conflict)
-			invalidate_inode_pages2(inode->i_mapping);
-	}
+	if (!READ_ONCE(si->dirty) && atomic_read(&inode->i_writecount) <= 0 &&
+	    READ_ONCE(si->stage))
+		s3f_stage_release(inode);
 	mutex_unlock(&si->commit_mutex);
 	if (put)
 		iput(inode);
@@ -402,7 +412,7 @@ bool s3f_dirty_under(struct super_block *sb, const char *prefix)
 
 /*
  * syncfs(2), sync(2), umount: commit everything.  The errors reach
- * syncfs through the superblock's errseq (mapping_set_error).
+ * syncfs through the superblock's errseq (s3f_report_error).
  */
 int s3f_sync_fs(struct super_block *sb, int wait)
 {

@@ -59,6 +59,22 @@ struct dentry *s3f_lookup(struct inode *dir, struct dentry *dentry,
 	return d_splice_alias(inode, dentry);
 }
 
+/*
+ * Is @inode's key still named @dentry?  Not after a conflicting commit
+ * made the inode the conflict copy (commit.c): the name then belongs to
+ * the other writer's object.
+ */
+static bool s3f_key_names(struct inode *inode, struct dentry *dentry)
+{
+	const char *key = READ_ONCE(S3F_I(inode)->key);
+	size_t klen = strlen(key), nlen = dentry->d_name.len;
+
+	if (S_ISDIR(inode->i_mode))
+		klen--;		/* the slash */
+	return klen >= nlen && !memcmp(key + klen - nlen, dentry->d_name.name, nlen) &&
+	       (klen == nlen || key[klen - nlen - 1] == '/');
+}
+
 static int s3f_d_revalidate(struct dentry *dentry, unsigned int flags)
 {
 	unsigned int ttl = S3F_SB(dentry->d_sb)->opts.ttl;
@@ -68,6 +84,8 @@ static int s3f_d_revalidate(struct dentry *dentry, unsigned int flags)
 	inode = d_inode_rcu(dentry);
 	if (!inode)	/* negative: trusted for ttl */
 		return time_before(jiffies, dentry->d_time + ttl * HZ);
+	if (inode != d_inode(dentry->d_sb->s_root) && !s3f_key_names(inode, dentry))
+		return 0;
 	/*
 	 * An inode known only from a listing may be a symlink (s3fs keeps
 	 * the type in metadata listings do not carry): look before use.

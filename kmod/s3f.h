@@ -301,6 +301,7 @@ void s3f_commit_exit(void);
 void s3f_commit_sb_init(struct s3f_sb_info *sbi);
 void s3f_commit_inode_init(struct s3f_inode *si);
 void s3f_mark_dirty(struct inode *inode);
+void s3f_report_error(struct inode *inode, int err);
 void s3f_schedule_commit(struct inode *inode, unsigned int delay_secs);
 bool s3f_inode_dirty(struct inode *inode);
 int s3f_commit(struct inode *inode);
