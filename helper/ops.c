@@ -51,6 +51,10 @@ struct job *job_parse(struct s3f_nl *nl, uint8_t cmd, struct nlattr **attrs)
 		job->offset = nla_get_u64(attrs[S3F_ATTR_OFFSET]);
 	if (attrs[S3F_ATTR_LENGTH])
 		job->length = nla_get_u64(attrs[S3F_ATTR_LENGTH]);
+	if (cmd == S3F_CMD_LOOKUP && attrs[S3F_ATTR_TYPE]) {
+		job->has_type = true;
+		job->type = nla_get_u8(attrs[S3F_ATTR_TYPE]);
+	}
 
 	switch (cmd) {
 	case S3F_CMD_MOUNT:
@@ -283,7 +287,14 @@ static void op_lookup(struct s3f_nl *nl, struct job *job, struct s3_client *c)
 	struct nl_msg *msg = NULL;
 	int err;
 
-	err = lookup_dir(c, job->key, &a, &marker);
+	/*
+	 * TYPE FILE: the kernel saw the key as an object in a listing (so no
+	 * directory hides it) and wants its metadata: one HEAD.
+	 */
+	if (job->has_type && job->type == S3F_TYPE_FILE)
+		err = -ENOENT;
+	else
+		err = lookup_dir(c, job->key, &a, &marker);
 	if (err == -ENOENT) {
 		err = s3_head(c, job->key, &obj, NULL);
 		if (!err)

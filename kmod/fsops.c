@@ -196,6 +196,11 @@ void s3f_op_lookup_start(struct inode *inode, struct s3f_prefetch *pf)
 	kfree(lkey);
 	if (!msg)
 		goto out_free;
+	/* listed as an object: only its metadata is wanted (one HEAD) */
+	if (!S_ISDIR(inode->i_mode) && nla_put_u8(msg, S3F_ATTR_TYPE, S3F_TYPE_FILE)) {
+		nlmsg_free(msg);
+		goto out_free;
+	}
 	la->inode = igrab(inode);
 	if (!la->inode) {
 		nlmsg_free(msg);

@@ -83,8 +83,9 @@ enum s3f_cmd {
 	S3F_CMD_MOUNT,
 	/*
 	 * kernel -> helper upcall: what is KEY?  Attrs: MOUNT, KEY (no
-	 * trailing '/').  The helper looks for an object KEY and for keys
-	 * under KEY/ (a directory wins).  Reply: one ENTRY nest (no NAME)
+	 * trailing '/'), TYPE FILE when a listing showed KEY as an object
+	 * (the metadata prefetch: a HEAD of KEY is enough).  The helper looks
+	 * for an object KEY and for keys under KEY/ (a directory wins).  Reply: one ENTRY nest (no NAME)
 	 * with TYPE, SIZE, MTIME_NS, ETAG and, from s3fs-fuse metadata when
 	 * present, MODE, UID, GID; ERRNO ENOENT when neither exists.
 	 */
