@@ -356,29 +356,6 @@ int s3f_op_read_start(struct super_block *sb, struct s3f_read *rd)
 	return 0;
 }
 
-/* ---- UMOUNT ---- */
-
-/*
- * Tell the helper to forget the mount.  Fire and forget: nobody waits,
- * and with no helper there is nothing to forget.
- */
-void s3f_op_umount(struct super_block *sb)
-{
-	struct s3f_req *req;
-	struct sk_buff *msg;
-	void *hdr;
-
-	req = s3f_req_alloc(S3F_CMD_UMOUNT, NULL, NULL);
-	if (!req)
-		return;
-	msg = s3f_fs_request(sb, req, NULL, &hdr);
-	if (msg) {
-		genlmsg_end(msg, hdr);
-		s3f_upcall_start(req, msg, S3F_PING_TIMEOUT);
-	}
-	s3f_req_put(req);
-}
-
 /* ---- the write path ---- */
 
 /* Room for the mount parameters, two keys and a path. */
@@ -502,18 +479,21 @@ int s3f_op_stage_open(struct super_block *sb, const char *key,
 	return 0;
 }
 
-/* Fire and forget, like UMOUNT. */
-void s3f_op_stage_release(struct super_block *sb, const char *path)
+/*
+ * An upcall nobody waits for (UMOUNT, STAGE_RELEASE), with @stage if
+ * set.  With no helper there is nothing to tell: it is dropped.
+ */
+static void s3f_fs_notify(struct super_block *sb, u8 cmd, const char *stage)
 {
 	struct s3f_req *req;
 	struct sk_buff *msg;
 	void *hdr;
 
-	req = s3f_req_alloc(S3F_CMD_STAGE_RELEASE, NULL, NULL);
+	req = s3f_req_alloc(cmd, NULL, NULL);
 	if (!req)
 		return;
 	msg = s3f_fs_request_size(sb, req, NULL, S3F_WRITE_MSG_SIZE, &hdr);
-	if (msg && nla_put_string(msg, S3F_ATTR_STAGE, path)) {
+	if (msg && stage && nla_put_string(msg, S3F_ATTR_STAGE, stage)) {
 		nlmsg_free(msg);
 		msg = NULL;
 	}
@@ -522,6 +502,17 @@ void s3f_op_stage_release(struct super_block *sb, const char *path)
 		s3f_upcall_start(req, msg, S3F_PING_TIMEOUT);
 	}
 	s3f_req_put(req);
+}
+
+void s3f_op_stage_release(struct super_block *sb, const char *path)
+{
+	s3f_fs_notify(sb, S3F_CMD_STAGE_RELEASE, path);
+}
+
+/* UMOUNT: the helper drops the mount's S3 client. */
+void s3f_op_umount(struct super_block *sb)
+{
+	s3f_fs_notify(sb, S3F_CMD_UMOUNT, NULL);
 }
 
 static int s3f_commit_on_reply(struct s3f_req *req, struct genl_info *info)
