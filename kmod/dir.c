@@ -124,10 +124,36 @@ static int s3f_dir_index(struct s3f_dir_list *dl)
 /* Fetch @inode's metadata in the background, if it needs it. */
 static void s3f_prefetch_meta(struct inode *inode, struct s3f_prefetch *pf)
 {
-	if (!s3f_stat_needs_meta(inode))
+	if (!s3f_stat_needs_meta(inode) || pf->nr == pf->cap)
 		return;
 	wait_event(pf->wq, atomic_read(&pf->pending) < S3F_PREFETCH);
+	pf->inodes[pf->nr++] = igrab(inode);
 	s3f_op_lookup_start(inode, pf);
+}
+
+/*
+ * One readdir is one look at the directory: what it fetched is trusted
+ * for ttl from its end, so the stat(2)s that follow a long prefetch do
+ * not find its first answers expired and ask again.
+ */
+static void s3f_prefetch_end(struct s3f_prefetch *pf)
+{
+	unsigned int i;
+
+	wait_event(pf->wq, !atomic_read(&pf->pending));
+	for (i = 0; i < pf->nr; i++) {
+		struct s3f_inode *si;
+
+		if (!pf->inodes[i])
+			continue;
+		si = S3F_I(pf->inodes[i]);
+		spin_lock(&si->lock);
+		if (si->attr_time && si->meta_checked)
+			si->attr_time = jiffies;
+		spin_unlock(&si->lock);
+		iput(pf->inodes[i]);
+	}
+	kvfree(pf->inodes);
 }
 
 static void s3f_prime_dentry(struct dentry *parent, struct s3f_dirent *de,
@@ -231,10 +257,15 @@ static int s3f_dir_load(struct file *file, struct s3f_dir_list *dl)
 		goto out_free;
 	atomic_set(&pf.pending, 0);
 	init_waitqueue_head(&pf.wq);
+	pf.nr = 0;
+	pf.cap = dl->count;
+	pf.inodes = kvmalloc_array(max(pf.cap, 1U), sizeof(*pf.inodes), GFP_KERNEL);
+	if (!pf.inodes)
+		pf.cap = 0;	/* no prefetch: stat asks for each */
 	for (i = 0; i < dl->count; i++)
 		s3f_prime_dentry(file->f_path.dentry, dl->index[i], &pf);
 	/* every LOOKUP ends (reply, error or timeout): @pf lives until then */
-	wait_event(pf.wq, !atomic_read(&pf.pending));
+	s3f_prefetch_end(&pf);
 	return 0;
 
 out_free:

@@ -328,6 +328,8 @@ void s3f_op_lookup_start(struct inode *inode, struct s3f_prefetch *pf);
 struct s3f_prefetch {
 	atomic_t pending;
 	wait_queue_head_t wq;
+	struct inode **inodes;		/* referenced, restamped at the end */
+	unsigned int nr, cap;
 };
 
 bool s3f_stat_needs_meta(struct inode *inode);
