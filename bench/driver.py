@@ -808,9 +808,9 @@ def main():
     a = p.parse_args()
     # Scaled to finish in 20 minutes on a 2-core host under TCG, where the
     # in-guest s3rver answers 10-30 requests/s (Documentation/benchmarks.md).
-    defaults = dict(reps=3, size_mib=32, write_mib=16, rand_ops=200, warm_ops=20000,
-                    small_files=100, dir_entries=200, tree_entries=100, reads=2000,
-                    ref_bp=100000, cap_s=4.0)
+    defaults = dict(reps=3, size_mib=32, write_mib=16, rand_ops=100, warm_ops=20000,
+                    small_files=50, dir_entries=200, tree_entries=100, reads=1000,
+                    ref_bp=100000, cap_s=3.0)
     quick = dict(reps=1, size_mib=4, write_mib=4, rand_ops=20, warm_ops=1000,
                  small_files=10, dir_entries=30, tree_entries=20, reads=100,
                  ref_bp=10000, cap_s=1.0)

@@ -205,7 +205,7 @@ set style data histograms
 set style histogram clustered gap 1
 set style fill solid 0.9 border -1
 set logscale y
-set yrange [0.0005:1.5]
+set yrange [*:1.5]
 set datafile missing '?'
 set key outside right top
 set xtics rotate by -30
