@@ -354,6 +354,16 @@ static int s3f_writepages(struct address_space *mapping,
 	struct s3f_inode *si = S3F_I(mapping->host);
 	int err;
 
+	/*
+	 * A small file has no staging file until its commit makes one
+	 * (S3F_LAZY_STAGE_MAX): have that commit happen now, and leave its
+	 * pages dirty meanwhile.
+	 */
+	if (!READ_ONCE(si->stage)) {
+		if (mapping_tagged(mapping, PAGECACHE_TAG_DIRTY))
+			s3f_schedule_commit(mapping->host, 0);
+		return 0;
+	}
 	/* a commit reads the staging file: background writeback waits its turn */
 	if (wbc->sync_mode == WB_SYNC_NONE) {
 		if (!down_read_trylock(&si->stage_sem))

@@ -286,6 +286,12 @@ int s3f_commit(struct inode *inode)
 	u64 changes;
 	int err;
 
+	/* dirty pages of a small file: its staging file is made now */
+	if (mapping_tagged(inode->i_mapping, PAGECACHE_TAG_DIRTY)) {
+		err = s3f_stage_get(inode);
+		if (err)
+			return err;
+	}
 	err = filemap_fdatawrite(inode->i_mapping);
 	if (!err)
 		err = filemap_fdatawait_keep_errors(inode->i_mapping);

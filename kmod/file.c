@@ -38,15 +38,24 @@ static ssize_t s3f_file_write_iter(struct kiocb *iocb, struct iov_iter *from)
 {
 	struct inode *inode = file_inode(iocb->ki_filp);
 	struct s3f_inode *si = S3F_I(inode);
+	loff_t end = iocb->ki_pos + iov_iter_count(from);
 	ssize_t ret;
 
-	ret = s3f_stage_get(inode);
-	if (ret)
-		return ret;
+	/*
+	 * A big file wants its staging file now, so that writeback can
+	 * move its pages out of memory.  Without a helper (restarting) the
+	 * write still goes to the page cache: the commit makes the file,
+	 * and dirty limits throttle the writer until then.  (O_APPEND: the
+	 * offset is known only under the inode lock; assume the worst.)
+	 */
+	if (end > S3F_LAZY_STAGE_MAX || (iocb->ki_flags & IOCB_APPEND) ||
+	    i_size_read(inode) > S3F_LAZY_STAGE_MAX)
+		s3f_stage_get(inode);
 	ret = generic_file_write_iter(iocb, from);
 	/* bound what one file keeps dirty in memory: stage it and go on */
 	if (ret > 0 &&
-	    atomic_long_add_return(ret, &si->unstaged) > S3F_FILE_DIRTY_MAX) {
+	    atomic_long_add_return(ret, &si->unstaged) > S3F_FILE_DIRTY_MAX &&
+	    !s3f_stage_get(inode)) {
 		atomic_long_set(&si->unstaged, 0);
 		filemap_fdatawrite(inode->i_mapping);
 	}
@@ -61,6 +70,7 @@ static int s3f_fsync(struct file *file, loff_t start, loff_t end, int datasync)
 {
 	int err;
 
+	/* a small file's staging file is made by the commit (writepages cannot) */
 	err = file_write_and_wait_range(file, 0, LLONG_MAX);
 	if (err)
 		return err;
@@ -101,11 +111,13 @@ static int s3f_file_release(struct inode *inode, struct file *file)
 	return 0;
 }
 
-/* A shared writable mapping is about to dirty a page: have a staging file. */
+/*
+ * A shared writable mapping is about to dirty a page: have a staging
+ * file if the helper can make one now (else the commit will).
+ */
 static vm_fault_t s3f_page_mkwrite(struct vm_fault *vmf)
 {
-	if (s3f_stage_get(file_inode(vmf->vma->vm_file)))
-		return VM_FAULT_SIGBUS;
+	s3f_stage_get(file_inode(vmf->vma->vm_file));
 	return filemap_page_mkwrite(vmf);
 }
 

@@ -51,6 +51,12 @@
 #define S3F_READAHEAD		(32 << 20)
 /* A writer that dirtied this much of one file stages it before going on. */
 #define S3F_FILE_DIRTY_MAX	(64 << 20)
+/*
+ * A file written only below this gets its staging file at its commit,
+ * from the commit worker, not in write(2): creating many small files
+ * then costs no upcall in the writer.
+ */
+#define S3F_LAZY_STAGE_MAX	(1 << 20)
 /* STAGE_OPEN and namespace upcalls; a COMMIT gets more per MiB. */
 #define S3F_COMMIT_TIMEOUT	(120 * HZ)
 
