@@ -915,6 +915,7 @@ def reader_loop(key, size, versions, stop_r, out_w):
     s3 = S3()
     res = collections.Counter()
     last, backwards, bad = 0, 0, []
+    stopping = 0	# reads since the writer finished
     while True:
         kind, what = classify(s3, key, size, versions)
         res[kind] += 1
@@ -924,9 +925,15 @@ def reader_loop(key, size, versions, stop_r, out_w):
             last = what
         elif kind != "torn-server" and len(bad) < 3:
             bad.append(f"{kind}: {what}")
+        if stopping:
+            # the object is still now: read until one read is judged
+            stopping += 1
+            if res["ok"] or stopping > 5:
+                break
+            continue
         try:
             if os.read(stop_r, 1) is not None:
-                break
+                stopping = 1
         except BlockingIOError:
             pass
     os.write(out_w, repr((dict(res), backwards, bad)).encode())
