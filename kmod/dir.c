@@ -12,10 +12,12 @@
  * created here and not committed yet are in no listing: they are added
  * from the dirty list.
  *
- * With meta=stat (the default) the listed inodes' s3fs metadata (mode,
- * owner, mtime, which objects are symlinks) is fetched right away, up to
- * S3F_PREFETCH LOOKUPs in flight, so the stat(2) calls of `ls -l`, `find`
- * or `cp -a` that follow find it there.
+ * With meta=stat (the default) a listed file's s3fs metadata (mode,
+ * owner, mtime, whether it is a symlink) is fetched before it is first
+ * used; the first such use fetches it for every listed sibling at once,
+ * up to S3F_PREFETCH LOOKUPs in flight (s3f_prefetch_siblings), so the
+ * stat(2) calls of `ls -l` or `cp -a` that follow find it there, and a
+ * `find` or `ls` that stats nothing costs no HEAD at all.
  */
 #include <linux/fs.h>
 #include <linux/mm.h>
@@ -122,15 +124,6 @@ static int s3f_dir_index(struct s3f_dir_list *dl)
  * refresh the inode it has.  Caller holds the parent's i_rwsem (shared).
  */
 /* Fetch @inode's metadata in the background, if it needs it. */
-static void s3f_prefetch_meta(struct inode *inode, struct s3f_prefetch *pf)
-{
-	if (!s3f_stat_needs_meta(inode) || pf->nr == pf->cap)
-		return;
-	wait_event(pf->wq, atomic_read(&pf->pending) < S3F_PREFETCH);
-	pf->inodes[pf->nr++] = igrab(inode);
-	s3f_op_lookup_start(inode, pf);
-}
-
 /*
  * One readdir is one look at the directory: what it fetched is trusted
  * for ttl from its end, so the stat(2)s that follow a long prefetch do
@@ -144,8 +137,6 @@ static void s3f_prefetch_end(struct s3f_prefetch *pf)
 	for (i = 0; i < pf->nr; i++) {
 		struct s3f_inode *si;
 
-		if (!pf->inodes[i])
-			continue;
 		si = S3F_I(pf->inodes[i]);
 		spin_lock(&si->lock);
 		if (si->attr_time && si->meta_checked)
@@ -156,8 +147,63 @@ static void s3f_prefetch_end(struct s3f_prefetch *pf)
 	kvfree(pf->inodes);
 }
 
-static void s3f_prime_dentry(struct dentry *parent, struct s3f_dirent *de,
-			     struct s3f_prefetch *pf)
+/*
+ * @dentry's file needs its metadata (meta=stat): fetch it for every
+ * sibling that needs it too, in parallel, and wait.  One caller per
+ * directory at a time; a concurrent one returns at once and looks up
+ * its own.
+ */
+void s3f_prefetch_siblings(struct dentry *dentry)
+{
+	struct dentry *parent = dget_parent(dentry), *child;
+	struct s3f_inode *pi = S3F_I(d_inode(parent));
+	struct s3f_prefetch pf = { .pending = ATOMIC_INIT(0) };
+	struct inode *inode;
+	unsigned int n = 0, cap;
+
+	if (test_and_set_bit(S3F_PREFETCHING, &pi->flags))
+		goto out_dput;
+	spin_lock(&parent->d_lock);
+	list_for_each_entry(child, &parent->d_subdirs, d_child)
+		n++;
+	spin_unlock(&parent->d_lock);
+	cap = n;
+	pf.inodes = kvmalloc_array(max(n, 1U), sizeof(*pf.inodes), GFP_KERNEL);
+	if (!pf.inodes)
+		goto out_clear;
+	/*
+	 * Under the child's d_lock its inode is stable and referenced by
+	 * the dentry: ihold() is safe (igrab() would take i_lock, which
+	 * nests outside d_lock).
+	 */
+	n = 0;
+	spin_lock(&parent->d_lock);
+	list_for_each_entry(child, &parent->d_subdirs, d_child) {
+		if (n == cap)
+			break;
+		spin_lock_nested(&child->d_lock, DENTRY_D_LOCK_NESTED);
+		inode = d_inode(child);
+		if (inode && !S_ISDIR(inode->i_mode) && s3f_stat_needs_meta(inode)) {
+			ihold(inode);
+			pf.inodes[n++] = inode;
+		}
+		spin_unlock(&child->d_lock);
+	}
+	spin_unlock(&parent->d_lock);
+
+	init_waitqueue_head(&pf.wq);
+	for (pf.nr = 0; pf.nr < n; pf.nr++) {
+		wait_event(pf.wq, atomic_read(&pf.pending) < S3F_PREFETCH);
+		s3f_op_lookup_start(pf.inodes[pf.nr], &pf);
+	}
+	s3f_prefetch_end(&pf);
+out_clear:
+	clear_bit(S3F_PREFETCHING, &pi->flags);
+out_dput:
+	dput(parent);
+}
+
+static void s3f_prime_dentry(struct dentry *parent, struct s3f_dirent *de)
 {
 	struct qstr q = QSTR_INIT(de->name, de->len);
 	DECLARE_WAIT_QUEUE_HEAD_ONSTACK(wq);
@@ -178,7 +224,6 @@ static void s3f_prime_dentry(struct dentry *parent, struct s3f_dirent *de,
 			     (de->attrs.type == S3F_TYPE_DIR)) {
 			s3f_inode_refresh(inode, &de->attrs);
 			de->ino = inode->i_ino;
-			s3f_prefetch_meta(inode, pf);
 		}
 		/* negative or of the other type: revalidation sorts it out after ttl */
 		dput(dentry);
@@ -197,7 +242,6 @@ static void s3f_prime_dentry(struct dentry *parent, struct s3f_dirent *de,
 	}
 	de->ino = inode->i_ino;
 	dentry->d_time = jiffies;
-	s3f_prefetch_meta(inode, pf);
 	alias = d_splice_alias(inode, dentry);
 	d_lookup_done(dentry);
 	if (!IS_ERR_OR_NULL(alias))
@@ -238,7 +282,6 @@ static int s3f_dir_load(struct file *file, struct s3f_dir_list *dl)
 {
 	struct inode *dir = file_inode(file);
 	struct s3f_collect c = { .dl = dl, .dir_key = S3F_I(dir)->key };
-	struct s3f_prefetch pf;
 	char *token = NULL;
 	unsigned int i;
 	int err;
@@ -255,17 +298,8 @@ static int s3f_dir_load(struct file *file, struct s3f_dir_list *dl)
 		err = s3f_dir_index(dl);
 	if (err)
 		goto out_free;
-	atomic_set(&pf.pending, 0);
-	init_waitqueue_head(&pf.wq);
-	pf.nr = 0;
-	pf.cap = dl->count;
-	pf.inodes = kvmalloc_array(max(pf.cap, 1U), sizeof(*pf.inodes), GFP_KERNEL);
-	if (!pf.inodes)
-		pf.cap = 0;	/* no prefetch: stat asks for each */
 	for (i = 0; i < dl->count; i++)
-		s3f_prime_dentry(file->f_path.dentry, dl->index[i], &pf);
-	/* every LOOKUP ends (reply, error or timeout): @pf lives until then */
-	s3f_prefetch_end(&pf);
+		s3f_prime_dentry(file->f_path.dentry, dl->index[i]);
 	return 0;
 
 out_free:

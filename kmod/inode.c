@@ -33,6 +33,7 @@ struct inode *s3f_alloc_inode(struct super_block *sb)
 	si->etag[0] = '\0';
 	si->attr_time = 0;
 	si->meta_checked = false;
+	si->flags = 0;
 	spin_lock_init(&si->lock);
 	s3f_commit_inode_init(si);
 	return &si->vfs_inode;

@@ -94,6 +94,12 @@ static int s3f_d_revalidate(struct dentry *dentry, unsigned int flags)
 		return 1;
 	if (flags & LOOKUP_RCU)
 		return -ECHILD;
+	/* the first file of a listing used: fetch its siblings' metadata too */
+	if (s3f_stat_needs_meta(inode) && !S_ISDIR(inode->i_mode)) {
+		s3f_prefetch_siblings(dentry);
+		if (s3f_inode_fresh(inode) && !s3f_stat_needs_meta(inode))
+			return s3f_key_names(inode, dentry);
+	}
 
 	err = s3f_inode_revalidate(inode);
 	if (err == -ESTALE)

@@ -184,7 +184,11 @@ struct s3f_inode {
 	unsigned long commit_due;	/* jiffies (dirty_lock) */
 	struct work_struct commit_work;	/* holds an inode reference while queued */
 	atomic_long_t unstaged;		/* bytes written since the last staging */
+	unsigned long flags;		/* S3F_PREFETCHING (atomic bitops) */
 };
+
+/* s3f_inode.flags: a directory whose children's metadata is being fetched */
+#define S3F_PREFETCHING		0
 
 static inline struct s3f_inode *S3F_I(struct inode *inode)
 {
@@ -285,6 +289,7 @@ struct dentry *s3f_lookup(struct inode *dir, struct dentry *dentry,
 
 /* dir.c */
 extern const struct file_operations s3f_dir_fops;
+void s3f_prefetch_siblings(struct dentry *dentry);
 
 /* file.c */
 extern const struct file_operations s3f_file_fops;
@@ -335,7 +340,7 @@ struct s3f_prefetch {
 	atomic_t pending;
 	wait_queue_head_t wq;
 	struct inode **inodes;		/* referenced, restamped at the end */
-	unsigned int nr, cap;
+	unsigned int nr;
 };
 
 bool s3f_stat_needs_meta(struct inode *inode);
