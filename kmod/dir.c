@@ -203,7 +203,8 @@ out_dput:
 	dput(parent);
 }
 
-static void s3f_prime_dentry(struct dentry *parent, struct s3f_dirent *de)
+/* False when @de could not be given a positive dentry of its type. */
+static bool s3f_prime_dentry(struct dentry *parent, struct s3f_dirent *de)
 {
 	struct qstr q = QSTR_INIT(de->name, de->len);
 	DECLARE_WAIT_QUEUE_HEAD_ONSTACK(wq);
@@ -216,18 +217,21 @@ static void s3f_prime_dentry(struct dentry *parent, struct s3f_dirent *de)
 	if (!dentry) {
 		dentry = d_alloc_parallel(parent, &q, &wq);
 		if (IS_ERR(dentry))
-			return;
+			return false;
 	}
 	if (!d_in_lookup(dentry)) {
+		bool ok = false;
+
 		inode = d_inode(dentry);
 		if (inode && !!S_ISDIR(inode->i_mode) ==
 			     (de->attrs.type == S3F_TYPE_DIR)) {
 			s3f_inode_refresh(inode, &de->attrs);
 			de->ino = inode->i_ino;
+			ok = true;
 		}
 		/* negative or of the other type: revalidation sorts it out after ttl */
 		dput(dentry);
-		return;
+		return ok;
 	}
 
 	key = s3f_child_key(d_inode(parent), de->name, de->len,
@@ -238,7 +242,7 @@ static void s3f_prime_dentry(struct dentry *parent, struct s3f_dirent *de)
 	if (IS_ERR(inode)) {
 		d_lookup_done(dentry);
 		dput(dentry);
-		return;
+		return false;
 	}
 	de->ino = inode->i_ino;
 	dentry->d_time = jiffies;
@@ -247,6 +251,7 @@ static void s3f_prime_dentry(struct dentry *parent, struct s3f_dirent *de)
 	if (!IS_ERR_OR_NULL(alias))
 		dput(alias);
 	dput(dentry);
+	return true;
 }
 
 /* The directory's new files that S3 does not have yet. */
@@ -282,6 +287,8 @@ static int s3f_dir_load(struct file *file, struct s3f_dir_list *dl)
 {
 	struct inode *dir = file_inode(file);
 	struct s3f_collect c = { .dl = dl, .dir_key = S3F_I(dir)->key };
+	unsigned long start = jiffies | 1;
+	bool complete = true;
 	char *token = NULL;
 	unsigned int i;
 	int err;
@@ -299,7 +306,10 @@ static int s3f_dir_load(struct file *file, struct s3f_dir_list *dl)
 	if (err)
 		goto out_free;
 	for (i = 0; i < dl->count; i++)
-		s3f_prime_dentry(file->f_path.dentry, dl->index[i]);
+		if (!s3f_prime_dentry(file->f_path.dentry, dl->index[i]))
+			complete = false;
+	/* every entry has a dentry now, as of the listing's start */
+	WRITE_ONCE(S3F_I(dir)->complete_time, complete ? start : 0);
 	return 0;
 
 out_free:

@@ -34,6 +34,7 @@ struct inode *s3f_alloc_inode(struct super_block *sb)
 	si->attr_time = 0;
 	si->meta_checked = false;
 	si->flags = 0;
+	si->complete_time = 0;
 	spin_lock_init(&si->lock);
 	s3f_commit_inode_init(si);
 	return &si->vfs_inode;

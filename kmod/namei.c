@@ -5,7 +5,10 @@
  * A name resolves to a directory when there are keys under "name/" (a
  * "name/" marker counts), else to a file when the object "name" exists.
  * Positive and negative dentries are trusted for the mount's ttl; after
- * that a path walk asks the helper again, so objects created, replaced or
+ * that a path walk asks the helper again.  Within ttl of a full listing
+ * (or of its mkdir), a directory whose entries are all in the dcache
+ * answers a lookup of another name with "no such entry" itself, as
+ * NFS and Ceph do for complete directories; so so objects created, replaced or
  * deleted by other S3 clients show up within ttl seconds.
  *
  * Namespace changes map to S3 as s3fs-fuse does: a new file is local
@@ -20,6 +23,14 @@
 #include <linux/slab.h>
 
 #include "s3f.h"
+
+/* Does the dcache hold every entry of @dir (within ttl)? */
+bool s3f_dir_complete(struct inode *dir)
+{
+	unsigned long t = READ_ONCE(S3F_I(dir)->complete_time);
+
+	return t && time_before(jiffies, t + S3F_SB(dir->i_sb)->opts.ttl * HZ);
+}
 
 struct dentry *s3f_lookup(struct inode *dir, struct dentry *dentry,
 			  unsigned int flags)
@@ -40,6 +51,11 @@ struct dentry *s3f_lookup(struct inode *dir, struct dentry *dentry,
 		return ERR_PTR(-ENAMETOOLONG);
 	}
 
+	if (s3f_dir_complete(dir)) {
+		kfree(key);
+		dentry->d_time = READ_ONCE(S3F_I(dir)->complete_time);
+		return d_splice_alias(NULL, dentry);
+	}
 	err = s3f_op_lookup(sb, key, &attrs);
 	kfree(key);
 	if (err && err != -ENOENT)
@@ -75,6 +91,19 @@ static bool s3f_key_names(struct inode *inode, struct dentry *dentry)
 	       (klen == nlen || key[klen - nlen - 1] == '/');
 }
 
+/*
+ * @dentry (positive) is to be looked up again: its directory must ask
+ * S3 for that name, not answer from the dcache.
+ */
+static int s3f_d_invalid(struct dentry *dentry)
+{
+	struct inode *dir = d_inode_rcu(READ_ONCE(dentry->d_parent));
+
+	if (dir)
+		WRITE_ONCE(S3F_I(dir)->complete_time, 0);
+	return 0;
+}
+
 static int s3f_d_revalidate(struct dentry *dentry, unsigned int flags)
 {
 	unsigned int ttl = S3F_SB(dentry->d_sb)->opts.ttl;
@@ -85,7 +114,7 @@ static int s3f_d_revalidate(struct dentry *dentry, unsigned int flags)
 	if (!inode)	/* negative: trusted for ttl */
 		return time_before(jiffies, dentry->d_time + ttl * HZ);
 	if (inode != d_inode(dentry->d_sb->s_root) && !s3f_key_names(inode, dentry))
-		return 0;
+		return s3f_d_invalid(dentry);
 	/*
 	 * An inode known only from a listing may be a symlink (s3fs keeps
 	 * the type in metadata listings do not carry): look before use.
@@ -98,18 +127,26 @@ static int s3f_d_revalidate(struct dentry *dentry, unsigned int flags)
 	if (s3f_stat_needs_meta(inode) && !S_ISDIR(inode->i_mode)) {
 		s3f_prefetch_siblings(dentry);
 		if (s3f_inode_fresh(inode) && !s3f_stat_needs_meta(inode))
-			return s3f_key_names(inode, dentry);
+			return 1;
 	}
 
 	err = s3f_inode_revalidate(inode);
-	if (err == -ESTALE)
-		return 0;	/* gone or changed type: look it up again */
+	if (err == -ESTALE)	/* gone or changed type: look it up again */
+		return s3f_d_invalid(dentry);
 	/* the helper is unreachable: keep what we know rather than fail the walk */
 	return 1;
 }
 
+/* An entry leaves the dcache: its directory is no longer complete there. */
+static void s3f_d_prune(struct dentry *dentry)
+{
+	if (d_really_is_positive(dentry) && dentry->d_parent != dentry)
+		WRITE_ONCE(S3F_I(d_inode(dentry->d_parent))->complete_time, 0);
+}
+
 const struct dentry_operations s3f_dentry_ops = {
 	.d_revalidate	= s3f_d_revalidate,
+	.d_prune	= s3f_d_prune,
 };
 
 /* The key of a new entry; a valid file name S3 can hold. */
@@ -205,6 +242,8 @@ int s3f_mkdir(struct user_namespace *mnt_userns, struct inode *dir,
 		iput(inode);
 		return err;
 	}
+	/* nothing can be under a key the marker was just made for... within ttl */
+	WRITE_ONCE(S3F_I(inode)->complete_time, jiffies | 1);
 	dentry->d_time = jiffies;
 	d_instantiate(dentry, inode);
 	s3f_dir_changed(dir);

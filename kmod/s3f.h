@@ -185,6 +185,13 @@ struct s3f_inode {
 	struct work_struct commit_work;	/* holds an inode reference while queued */
 	atomic_long_t unstaged;		/* bytes written since the last staging */
 	unsigned long flags;		/* S3F_PREFETCHING (atomic bitops) */
+	/*
+	 * A directory: jiffies when the dcache last held every entry (a
+	 * full listing, or mkdir made it empty), 0 when not since; a
+	 * positive child pruned from the dcache clears it (d_prune).
+	 * WRITE_ONCE/READ_ONCE.
+	 */
+	unsigned long complete_time;
 };
 
 /* s3f_inode.flags: a directory whose children's metadata is being fetched */
@@ -272,6 +279,7 @@ char *s3f_child_key(struct inode *dir, const char *name, size_t len, bool is_dir
 
 /* namei.c */
 extern const struct dentry_operations s3f_dentry_ops;
+bool s3f_dir_complete(struct inode *dir);
 int s3f_create(struct user_namespace *mnt_userns, struct inode *dir,
 	       struct dentry *dentry, umode_t mode, bool excl);
 int s3f_mkdir(struct user_namespace *mnt_userns, struct inode *dir,
