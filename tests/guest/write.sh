@@ -181,6 +181,16 @@ mkdir "$M/d2"
 rmdir "$M/d2"
 check_eq "rmdir of an empty directory deletes its marker" "$(obj_exists d2/)" absent
 
+# ---- a directory made here answers lookups of new names itself, within ttl ----
+mkdir "$M/fresh"
+l0=$(stat_counter lookups)
+for i in 1 2 3 4 5; do printf "$i" >"$M/fresh/f$i"; done
+check_eq "creating files in a directory made by this mount asks S3 nothing" \
+	"$(($(stat_counter lookups) - l0))" 0
+s3 put ten "$P/fresh/outside" >/dev/null
+sleep 3	# ttl=2
+check_eq "a key another client added there shows within ttl" "$(cat "$M/fresh/outside")" 0123456789
+
 # ---- rename ----
 mv "$M/synced" "$M/moved"
 check_eq "rename of a file: the new key has the bytes" "$(s3 get "$P/moved" | wc -c)" 5000

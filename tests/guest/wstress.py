@@ -778,7 +778,10 @@ def try_fsync(fd):
 def cmd_conflict(mount, fmount, prefix):
     s3 = S3()
     _, mark = kmsg_since(0)
-    os.makedirs(os.path.join(mount, prefix), exist_ok=True)
+    # the directory comes from outside: one made by the mount's mkdir is
+    # complete there for ttl, and a key another client adds to it meanwhile
+    # is not seen until then (Documentation/semantics.md)
+    s3.put(prefix + "/", b"")
 
     # keep: an update whose base was replaced
     key = f"{prefix}/update"
