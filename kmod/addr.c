@@ -356,14 +356,11 @@ static int s3f_writepages(struct address_space *mapping,
 
 	/*
 	 * A small file has no staging file until its commit makes one
-	 * (S3F_LAZY_STAGE_MAX): leave its pages dirty.  While it is open
-	 * for writing, its writer makes one past the first MiB, or its close
-	 * commits it; with no writer left, have its commit happen now
-	 * (not mid-write: that would upload a file still being written).
+	 * (S3F_LAZY_STAGE_MAX): have that commit happen now, and leave its
+	 * pages dirty meanwhile.
 	 */
 	if (!READ_ONCE(si->stage)) {
-		if (mapping_tagged(mapping, PAGECACHE_TAG_DIRTY) &&
-		    atomic_read(&mapping->host->i_writecount) <= 0)
+		if (mapping_tagged(mapping, PAGECACHE_TAG_DIRTY))
 			s3f_schedule_commit(mapping->host, 0);
 		return 0;
 	}
