@@ -565,6 +565,7 @@ class Bench:
         key = fs.wkey(f"big-{rep}.bin")
         n = a.write_mib * MIB
         os.makedirs(fs.wpath(), exist_ok=True)
+        self.counters_begin(fs)
         c = cpu_jiffies()
         t = time.monotonic()
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
@@ -575,6 +576,7 @@ class Bench:
         fs.wait_in_s3([(key, n)])
         el = time.monotonic() - t
         self.cpu_add(fs.name, "write", cpu_jiffies() - c, n)
+        self.counters_end(fs, "seq_write_commit")
         self.rec("seq_write_commit", fs.name, n / MIB / el, "MiB/s")
         if fs.name != "tmpfs":
             size = s3_size(key)

@@ -356,11 +356,16 @@ static int s3f_writepages(struct address_space *mapping,
 
 	/*
 	 * A small file has no staging file until its commit makes one
-	 * (S3F_LAZY_STAGE_MAX): have that commit happen now, and leave its
-	 * pages dirty meanwhile.
+	 * (S3F_LAZY_STAGE_MAX), and writeback cannot upcall for one.  Leave
+	 * the pages dirty and have a worker make it (the file is still
+	 * being written) or commit now (it is not: the commit is due soon).
 	 */
 	if (!READ_ONCE(si->stage)) {
-		if (mapping_tagged(mapping, PAGECACHE_TAG_DIRTY))
+		if (!mapping_tagged(mapping, PAGECACHE_TAG_DIRTY))
+			return 0;
+		if (atomic_read(&mapping->host->i_writecount) > 0)
+			s3f_schedule_stage(mapping->host);
+		else
 			s3f_schedule_commit(mapping->host, 0);
 		return 0;
 	}

@@ -146,6 +146,33 @@ static void s3f_commit_work_fn(struct work_struct *work)
 	iput(inode);
 }
 
+/*
+ * Writeback met the dirty pages of a file still open for writing that
+ * has no staging file yet (lazy staging, file.c): make it here, in
+ * process context, and write the pages back to it.  Committing instead
+ * would upload a file that is still being written, and again at its
+ * fsync or close.  No staging file (helper gone): commit, which tries
+ * again and reports the error.
+ */
+static void s3f_stage_work_fn(struct work_struct *work)
+{
+	struct s3f_inode *si = container_of(work, struct s3f_inode, stage_work);
+	struct inode *inode = &si->vfs_inode;
+
+	if (!s3f_stage_get(inode))
+		filemap_flush(inode->i_mapping);
+	else
+		s3f_schedule_commit(inode, 0);
+	iput(inode);
+}
+
+/* From ->writepages (any context that may not upcall): see above. */
+void s3f_schedule_stage(struct inode *inode)
+{
+	if (queue_work(s3f_commit_wq, &S3F_I(inode)->stage_work))
+		ihold(inode);
+}
+
 /* Take @inode off the dirty list if nothing is left to commit.  True: iput it. */
 static bool s3f_try_clean(struct inode *inode)
 {
@@ -488,6 +515,7 @@ void s3f_commit_inode_init(struct s3f_inode *si)
 	INIT_LIST_HEAD(&si->dirty_node);
 	si->commit_due = 0;
 	INIT_WORK(&si->commit_work, s3f_commit_work_fn);
+	INIT_WORK(&si->stage_work, s3f_stage_work_fn);
 	atomic_long_set(&si->unstaged, 0);
 }
 

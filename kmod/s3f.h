@@ -183,6 +183,7 @@ struct s3f_inode {
 	struct list_head dirty_node;
 	unsigned long commit_due;	/* jiffies (dirty_lock) */
 	struct work_struct commit_work;	/* holds an inode reference while queued */
+	struct work_struct stage_work;	/* likewise: make the staging file */
 	atomic_long_t unstaged;		/* bytes written since the last staging */
 	unsigned long flags;		/* S3F_PREFETCHING (atomic bitops) */
 	/*
@@ -322,6 +323,7 @@ void s3f_commit_inode_init(struct s3f_inode *si);
 void s3f_mark_dirty(struct inode *inode);
 void s3f_report_error(struct inode *inode, int err);
 void s3f_schedule_commit(struct inode *inode, unsigned int delay_secs);
+void s3f_schedule_stage(struct inode *inode);
 bool s3f_inode_dirty(struct inode *inode);
 int s3f_commit(struct inode *inode);
 int s3f_sync_fs(struct super_block *sb, int wait);
