@@ -12,6 +12,7 @@
 
 #include <openssl/evp.h>
 
+#include "bufbudget.h"
 #include "checksum.h"
 
 #define CRC32C_POLY	0x82F63B78u	/* Castagnoli, reflected */
@@ -76,6 +77,7 @@ int body_checksum(const struct s3_body *body, bool want_crc,
 	uint32_t crc = 0;
 	uint64_t done = 0;
 	unsigned char *buf = NULL;
+	size_t chunk = 0;
 	EVP_MD_CTX *ctx;
 	ssize_t n;
 	int err = 0;
@@ -91,7 +93,8 @@ int body_checksum(const struct s3_body *body, bool want_crc,
 		if (want_crc)
 			crc = crc32c(0, body->buf, body->len);
 	} else if (body->len) {
-		buf = malloc(body->len < READ_CHUNK ? body->len : READ_CHUNK);
+		chunk = body->len < READ_CHUNK ? body->len : READ_CHUNK;
+		buf = bufbudget_alloc(chunk);
 		if (!buf)
 			err = -ENOMEM;
 		while (!err && done < body->len) {
@@ -112,7 +115,7 @@ int body_checksum(const struct s3_body *body, bool want_crc,
 				done += n;
 			}
 		}
-		free(buf);
+		bufbudget_free(buf, chunk);
 	}
 	if (!err && !EVP_DigestFinal_ex(ctx, md5, &mdlen))
 		err = -EIO;

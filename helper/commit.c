@@ -20,6 +20,7 @@
 #include <sys/random.h>
 #include <unistd.h>
 
+#include "bufbudget.h"
 #include "checksum.h"
 #include "commit.h"
 #include "log.h"
@@ -468,7 +469,7 @@ static int pread_full(int fd, void *buf, size_t len, uint64_t off)
  * checksums.  From the staged file, unless it is sparse and the range
  * holds clean bytes: then they are read from the base (one ranged GET,
  * whose ETag must still be the base's) and the dirty ones laid over
- * them, in *mem (malloc'd; free it after the request).
+ * them, in *mem (bufbudget_free(*mem, body->len) after the request).
  */
 static int make_body(struct attempt *a, uint64_t off, uint64_t len,
 		     bool want_crc, struct s3_body *body,
@@ -488,7 +489,7 @@ static int make_body(struct attempt *a, uint64_t off, uint64_t len,
 	if (src->sparse && a->use_base &&
 	    has_clean(x->dirty, x->ndirty, x->copyable, off, end)) {
 		fend = end < x->copyable ? end : x->copyable;
-		buf = malloc(len ? len : 1);
+		buf = bufbudget_alloc(len);
 		if (!buf)
 			return -ENOMEM;
 		err = s3_get(x->c, a->key, off, fend - off, buf, fend - off,
@@ -523,7 +524,7 @@ static int make_body(struct attempt *a, uint64_t off, uint64_t len,
 		if (!err && fend < end)	/* past the base: the staged file's */
 			err = pread_full(src->fd, buf + (fend - off), end - fend, fend);
 		if (err) {
-			free(buf);
+			bufbudget_free(buf, len);
 			return err;
 		}
 		body->buf = buf;
@@ -531,7 +532,7 @@ static int make_body(struct attempt *a, uint64_t off, uint64_t len,
 	}
 	err = body_checksum(body, want_crc, sums);
 	if (err) {
-		free(*mem);
+		bufbudget_free(*mem, len);
 		*mem = NULL;
 		return err;
 	}
@@ -587,7 +588,7 @@ static int part_fn(void *arg, size_t i, struct s3_result *res)
 					 &body, a->parts[i].etag, res);
 	if (!err)
 		add_stat(&x->out->bytes_uploaded, p->len);
-	free(mem);
+	bufbudget_free(mem, p->len);
 	return err;
 }
 
@@ -616,7 +617,7 @@ static int commit_single(struct attempt *a, const char *base_etag, bool first,
 	if (err)
 		return err;
 	err = s3_put(x->c, a->key, &body, put, x->out->etag, res);
-	free(mem);
+	bufbudget_free(mem, x->src->size);
 	if (!err)
 		add_stat(&x->out->bytes_uploaded, x->src->size);
 	if (is_conflict(err, base_etag, res))

@@ -20,6 +20,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "bufbudget.h"
 #include "log.h"
 #include "ops.h"
 #include "s3.h"
@@ -450,7 +451,7 @@ static void op_read(struct s3f_nl *nl, struct job *job, struct s3_client *c)
 	void *buf;
 	int err;
 
-	buf = malloc(job->length);
+	buf = bufbudget_alloc(job->length);
 	if (!buf) {
 		err = -ENOMEM;
 		goto out_reply;
@@ -478,7 +479,7 @@ out_reply:
 	/* the kernel copies from buf while handling this reply */
 	s3f_nl_reply(nl, job->id, err, msg);
 	s3_object_free(&obj);
-	free(buf);
+	bufbudget_free(buf, job->length);
 }
 
 void job_run(struct s3f_nl *nl, struct job *job)

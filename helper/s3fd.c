@@ -19,6 +19,7 @@
 #include <sys/signalfd.h>
 #include <unistd.h>
 
+#include "bufbudget.h"
 #include "genl.h"
 #include "log.h"
 #include "ops.h"
@@ -35,13 +36,14 @@ struct s3fd_opts {
 	bool use_syslog;
 	enum log_level level;
 	const char *staging;	/* staging directory */
+	uint64_t buffer_bytes;	/* bufbudget.h */
 };
 
 static void usage(FILE *f)
 {
 	fprintf(f,
 		"usage: s3fd [--foreground] [--syslog] [--log-level LEVEL] [--workers N]\n"
-		"            [--staging DIR]\n"
+		"            [--staging DIR] [--buffer-mib N]\n"
 		"\n"
 		"The s3f helper daemon: does all S3 I/O for s3f.ko, and keeps the\n"
 		"staging files that hold written data until it is committed.\n"
@@ -52,9 +54,13 @@ static void usage(FILE *f)
 		"  -s, --staging DIR    staging files of mounts without staging=\n"
 		"                       (default " STAGING_DEFAULT_DIR "; created\n"
 		"                       mode 0700 when missing)\n"
+		"  -b, --buffer-mib N   memory for data buffers (READ replies,\n"
+		"                       checksum chunks, merged commit parts), at\n"
+		"                       least 8; requests wait for room (default %llu)\n"
 		"      --test-ignore-upcalls  register but never answer (tests of\n"
 		"                       timeouts and helper restarts)\n"
-		"  -h, --help           this text\n");
+		"  -h, --help           this text\n",
+		BUFBUDGET_DEFAULT >> 20);
 }
 
 static int parse_args(int argc, char **argv, struct s3fd_opts *o)
@@ -65,6 +71,7 @@ static int parse_args(int argc, char **argv, struct s3fd_opts *o)
 		{ "staging", required_argument, NULL, 's' },
 		{ "log-level", required_argument, NULL, 'l' },
 		{ "workers", required_argument, NULL, 'w' },
+		{ "buffer-mib", required_argument, NULL, 'b' },
 		{ "test-ignore-upcalls", no_argument, NULL, 'I' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -74,7 +81,8 @@ static int parse_args(int argc, char **argv, struct s3fd_opts *o)
 	o->level = LOG_LVL_INFO;
 	o->workers = S3FD_DEFAULT_WORKERS;
 	o->staging = STAGING_DEFAULT_DIR;
-	while ((ch = getopt_long(argc, argv, "fl:w:s:h", longopts, NULL)) != -1) {
+	o->buffer_bytes = BUFBUDGET_DEFAULT;
+	while ((ch = getopt_long(argc, argv, "fl:w:s:b:h", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'f':
 			o->foreground = true;
@@ -103,6 +111,20 @@ static int parse_args(int argc, char **argv, struct s3fd_opts *o)
 				return -1;
 			}
 			break;
+		case 'b': {
+			char *end;
+			unsigned long long mib;
+
+			errno = 0;
+			mib = strtoull(optarg, &end, 10);
+			if (errno || *end || end == optarg || mib < 8 ||
+			    mib > (1ULL << 20)) {
+				fprintf(stderr, "s3fd: --buffer-mib must be 8..1048576\n");
+				return -1;
+			}
+			o->buffer_bytes = mib << 20;
+			break;
+		}
 		case 'I':
 			o->ignore_upcalls = true;
 			break;
@@ -328,6 +350,7 @@ int main(int argc, char **argv)
 	struct s3f_nl nl;
 	char errbuf[256];
 	int sfd, err, status, nworkers;
+	uint64_t budget, peak;
 
 	if (parse_args(argc, argv, &o))
 		return 2;
@@ -344,6 +367,7 @@ int main(int argc, char **argv)
 	if (prctl(PR_SET_IO_FLUSHER, 1, 0, 0, 0))
 		log_debug("PR_SET_IO_FLUSHER: %s", strerror(errno));
 	staging_init(o.staging);
+	bufbudget_set(o.buffer_bytes);
 
 	sfd = open_signalfd();
 	if (sfd < 0) {
@@ -374,6 +398,9 @@ int main(int argc, char **argv)
 		status = serve(&nl, sfd, &o);
 	}
 	workers_stop(tids, nworkers);
+	bufbudget_stats(&budget, &peak);
+	log_info("data buffers: peak %llu KiB of a %llu KiB budget",
+		 (unsigned long long)(peak >> 10), (unsigned long long)(budget >> 10));
 	err = s3f_nl_goodbye(&nl);
 	if (err)
 		log_warn("goodbye: %s", strerror(-err));

@@ -32,10 +32,15 @@ stat_counter() {	# lookups|readdirs|reads|read_bytes of the mount at $M
 		for (i = 1; i < NF; i++) if ($i == k) print $(i + 1) }' /proc/self/mountstats
 }
 ms_since() { echo $(( ($(date +%s%N) - $1) / 1000000 )); }
-restart_helper() {	# [env...] : replace whatever s3fd runs by a new one
+restart_helper() {	# [NAME=VALUE...] [-- S3FD-ARG...]: replace whatever s3fd runs
+	local envs=()
+	while [ $# -gt 0 ] && [ "$1" != -- ]; do envs+=("$1"); shift; done
+	[ $# -gt 0 ] && shift
 	pkill -KILL -x s3fd
 	while pgrep -x s3fd >/dev/null; do sleep 0.05; done
-	env "$@" "$S3D" --foreground 2>>"$work/s3fd.log" &
+	# (stdout too: a $(...) around the caller would wait for s3fd's end)
+	env "${envs[@]}" "$S3D" --foreground --staging /var/tmp/s3f-staging "$@" \
+		>/dev/null 2>>"$work/s3fd.log" &
 	for _ in $(seq 100); do "$CTL" status >/dev/null 2>&1 && return; sleep 0.1; done
 }
 
@@ -199,6 +204,39 @@ else
 	fail "helper restarted during a read" "rc $rc: $(cat "$work/dd.err")"
 fi
 check_eq "the mount works with the new helper" "$(cat "$M/n1/n2/n3/n4/deep.txt")" "deep"
+
+# ---- s3fd's data buffers stay within --buffer-mib ----
+# A cold 64 MiB read keeps 8 READs of 4 MiB in flight: with 8 MiB of
+# buffers the helper must take turns, and its peak resident size may grow
+# by the budget plus a little (curl's own buffers), not by the window.
+vmhwm_kib() { awk '/^VmHWM/ { print $2 }' "/proc/$(pgrep -x s3fd | head -n1)/status"; }
+buffer_growth() {	# MIB: KiB the helper's peak grows by during a cold read
+	local base
+	restart_helper -- --buffer-mib "$1"
+	sync; echo 3 >/proc/sys/vm/drop_caches
+	head -c 100 "$M/sizes/s1048577" >/dev/null	# connected, warmed up
+	base=$(vmhwm_kib)
+	sync; echo 3 >/proc/sys/vm/drop_caches
+	cmp -s "$M/sizes/s64m" src/s64m && echo -n "same "
+	echo $(( $(vmhwm_kib) - base ))
+}
+out=$(buffer_growth 8)
+check_match "--buffer-mib 8: a cold 64 MiB read is right" "$out" "^same "
+g8=${out#same }
+if [ "${g8:-99999}" -le $(( (8 + 4) * 1024 )) ]; then
+	pass "--buffer-mib 8: the helper's peak RSS grew by ${g8} KiB (budget 8 MiB + 4 MiB)"
+else
+	fail "--buffer-mib 8: the helper's peak RSS stays within budget + 4 MiB" "grew by ${g8} KiB"
+fi
+out=$(buffer_growth 64)
+g64=${out#same }
+# ... and the limit is what held it down: the default lets it grow more
+if [ "${g64:-0}" -gt $(( ${g8:-0} + 8192 )) ]; then
+	pass "--buffer-mib 64 (default): the same read grew it by ${g64} KiB"
+else
+	fail "--buffer-mib 64 lets the helper grow more than 8" "64: ${g64} KiB, 8: ${g8} KiB"
+fi
+restart_helper
 
 # ---- unmount while busy ----
 exec 3<"$M/sizes/s1"
