@@ -5,13 +5,16 @@
 //   node scripts/s3rver.js --dir DIR [--port PORT] [--bucket NAME]...
 //                          [--address ADDR] [--quiet]
 //                          [--allow-mismatched-signatures]
+//                          [--conditional-writes]
 //
 // Prints exactly one line on stdout, "ready PORT", once the server listens
 // (PORT is the real port, useful with --port 0). The server's own log goes to
 // stderr. SIGTERM or SIGINT closes it and exits 0. Credentials are s3rver's
 // built-in pair S3RVER/S3RVER; it verifies SigV4 header signatures, so
 // --allow-mismatched-signatures is only for peers that sign differently
-// (benchmarks), never for correctness tests.
+// (benchmarks), never for correctness tests. --conditional-writes makes
+// PutObject and CompleteMultipartUpload honour If-None-Match: * and
+// If-Match as AWS S3 (since 2024) and RGW do; s3rver itself ignores them.
 'use strict'
 
 const path = require('node:path')
@@ -36,14 +39,15 @@ function usage(msg) {
   if (msg) process.stderr.write(`s3rver.js: ${msg}\n`)
   process.stderr.write(
     'usage: node scripts/s3rver.js --dir DIR [--port PORT] [--bucket NAME]... ' +
-      '[--address ADDR] [--quiet] [--allow-mismatched-signatures]\n'
+      '[--address ADDR] [--quiet] [--allow-mismatched-signatures] ' +
+      '[--conditional-writes]\n'
   )
   process.exit(2)
 }
 
 function parseArgs(argv) {
   const opts = { dir: null, port: 4568, address: '127.0.0.1', buckets: [], quiet: false,
-    mismatched: false }
+    mismatched: false, conditional: false }
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]
     const value = () => {
@@ -57,6 +61,7 @@ function parseArgs(argv) {
       case '--bucket': opts.buckets.push(value()); break
       case '--quiet': opts.quiet = true; break
       case '--allow-mismatched-signatures': opts.mismatched = true; break
+      case '--conditional-writes': opts.conditional = true; break
       case '-h': case '--help': usage()
       default: usage(`unknown argument: ${arg}`)
     }
@@ -69,7 +74,7 @@ function parseArgs(argv) {
   return opts
 }
 
-function loadS3rver() {
+function loadS3rver(opts) {
   const top = path.resolve(__dirname, '..')
   try {
     const main = require.resolve('@20minutes/s3rver', {
@@ -78,6 +83,7 @@ function loadS3rver() {
     const S3rver = require(main)
     if (!process.stderr.isTTY) plainLogs(main)
     fixKeysAndListing(path.dirname(main))
+    if (opts.conditional) conditionalWrites(path.dirname(main))
     return S3rver
   } catch (err) {
     process.stderr.write(`s3rver.js: cannot load @20minutes/s3rver (${err.message}); ` +
@@ -170,6 +176,66 @@ function fixKeysAndListing(libDir) {
   }
 }
 
+// Conditional writes, as AWS S3 documents them: If-None-Match: * fails
+// with 412 PreconditionFailed when the key exists; If-Match: ETAG fails
+// with 412 when the object's ETag differs and 404 NoSuchKey when there is
+// none. Every PutObject and CompleteMultipartUpload of a key (conditional
+// or not) runs after the previous one finished, so the check and the
+// write are atomic against other writes of that key.
+function conditionalWrites(libDir) {
+  const objectCtrl = require(path.join(libDir, 'controllers', 'object.js'))
+  const S3Error = require(path.join(libDir, 'models', 'error.js'))
+  const tails = new Map()   // "bucket/key" -> promise of the last write
+
+  const check = async (ctx) => {
+    const ifNoneMatch = ctx.get('if-none-match')
+    const ifMatch = ctx.get('if-match')
+    if (!ifNoneMatch && !ifMatch) return
+    let meta = null
+    try {
+      meta = await ctx.store.getMetadata(ctx.params.bucket, ctx.params.key)
+    } catch (err) {
+      if (err.code !== 'ENOENT') throw err
+    }
+    if (ifNoneMatch) {
+      if (ifNoneMatch.trim() !== '*') {
+        throw new S3Error('NotImplemented', 'If-None-Match takes only *')
+      }
+      if (meta) {
+        throw new S3Error('PreconditionFailed',
+          'At least one of the pre-conditions you specified did not hold',
+          { Condition: 'If-None-Match' })
+      }
+    }
+    if (ifMatch) {
+      if (!meta) throw new S3Error('NoSuchKey', 'The specified key does not exist.')
+      const want = ifMatch.replace(/"/g, '').trim()
+      if (want !== '*' && want !== JSON.parse(meta.etag)) {
+        throw new S3Error('PreconditionFailed',
+          'At least one of the pre-conditions you specified did not hold',
+          { Condition: 'If-Match' })
+      }
+    }
+  }
+  const serialised = (orig) => async function (ctx) {
+    const id = `${ctx.params.bucket}/${ctx.params.key}`
+    const prev = tails.get(id) || Promise.resolve()
+    const run = prev.then(async () => {
+      await check(ctx)
+      return orig.call(this, ctx)
+    })
+    const tail = run.catch(() => {})
+    tails.set(id, tail)
+    try {
+      return await run
+    } finally {
+      if (tails.get(id) === tail) tails.delete(id)
+    }
+  }
+  objectCtrl.putObject = serialised(objectCtrl.putObject)
+  objectCtrl.completeMultipartUpload = serialised(objectCtrl.completeMultipartUpload)
+}
+
 // winston's colorize (logform) forces ANSI colours on; they only clutter log
 // files. Best effort: a layout change in those packages just keeps colours.
 function plainLogs(s3rverMain) {
@@ -182,7 +248,7 @@ function plainLogs(s3rverMain) {
 
 async function main() {
   const opts = parseArgs(process.argv.slice(2))
-  const S3rver = loadS3rver()
+  const S3rver = loadS3rver(opts)
   require('node:fs').mkdirSync(opts.dir, { recursive: true })
 
   const server = new S3rver({
