@@ -22,7 +22,10 @@ ENDPOINT = f"http://127.0.0.1:{PORT}"
 RUN = "/run/bench"
 SRC = "/tmp/bench-src"          # local copies of the read data (tmpfs)
 MIB = 1 << 20
-ALL_SYSTEMS = ["s3f", "s3fs", "rclone-off", "rclone-full", "raw", "tmpfs"]
+ALL_SYSTEMS = ["s3f", "s3f-listing", "s3fs", "rclone-off", "rclone-full", "raw", "tmpfs"]
+# s3f-listing: s3f mounted with meta=listing (no s3fs metadata fetched for
+# listed entries until a permission decision needs it), metadata workloads only
+LISTING_WORKLOADS = ["ls_l_10k", "find_tree"]
 ALL_WORKLOADS = ["seq_read_cold", "seq_read_warm", "rand_read_cold", "rand_read_warm",
                  "mmap_rand_warm", "seq_write_commit", "small_creates", "ls_l_10k",
                  "find_tree", "pipeline"]
@@ -252,10 +255,15 @@ class FS:
 
 
 class S3fFS(FS):
+    def __init__(self, name, args, options=""):
+        super().__init__(name, args)
+        self.options = options
+
     def mount(self):
         opts = f"endpoint={ENDPOINT},region=us-east-1,addressing=path"
-        if self.args.s3f_options:
-            opts += "," + self.args.s3f_options
+        for o in (self.args.s3f_options, self.options):
+            if o:
+                opts += "," + o
         sh(f"mount -t s3f -o {opts} {BUCKET} {self.mp}")
 
     def daemon_pids(self):
@@ -377,13 +385,16 @@ class Bench:
         self.cpu = {}          # system -> {"read": [jiffies, bytes], "write": [...]}
         self.extra = {}
         self.errors = {}
+        self.only = None       # the workloads the current system runs (None: all)
 
     def counters_begin(self, fs):
-        self._ctr = s3f_counters(fs.mp) if fs.name == "s3f" else None
+        self._ctr = s3f_counters(fs.mp) if isinstance(fs, S3fFS) else None
 
     def counters_end(self, fs, wl):
-        if fs.name != "s3f" or self._ctr is None:
+        if not isinstance(fs, S3fFS) or self._ctr is None:
             return
+        if fs.name != "s3f":
+            wl = f"{wl} ({fs.name})"
         now = s3f_counters(fs.mp)
         d = {k: now[k] - self._ctr.get(k, 0) for k in now if now[k] != self._ctr.get(k, 0)}
         self.extra.setdefault("s3f_counters", {}).setdefault(wl, []).append(d)
@@ -400,7 +411,7 @@ class Bench:
         c[1] += nbytes
 
     def want(self, wl):
-        return wl in self.a.workloads
+        return wl in self.a.workloads and (self.only is None or wl in self.only)
 
     # --- setup ---------------------------------------------------------------
 
@@ -409,11 +420,12 @@ class Bench:
         os.makedirs(RUN, exist_ok=True)
         os.chdir(RUN)
         sh("modprobe fuse")
-        log("starting s3rver (port %d, --quiet --allow-mismatched-signatures)" % PORT)
+        log("starting s3rver (port %d, --quiet --allow-mismatched-signatures "
+            "--conditional-writes)" % PORT)
         self.s3rver = subprocess.Popen(
             ["node", os.path.join(TOP, "scripts/s3rver.js"), "--dir", f"{RUN}/s3data",
              "--port", str(PORT), "--bucket", BUCKET, "--quiet",
-             "--allow-mismatched-signatures"],
+             "--allow-mismatched-signatures", "--conditional-writes"],
             stdout=subprocess.PIPE, stderr=open(f"{RUN}/s3rver.log", "w"), text=True)
         line = self.s3rver.stdout.readline()
         if not line.startswith("ready"):
@@ -492,7 +504,7 @@ class Bench:
         fs.mount()
         fs.wait_mounted()
         log(f"{fs.name}: mounted at {fs.mp}")
-        if fs.name == "s3f":
+        if isinstance(fs, S3fFS):
             sh(f"{S3FCTL} status --ping")
         for rep in range(a.reps):
             log(f"{fs.name}: repetition {rep + 1}/{a.reps}")
@@ -742,11 +754,16 @@ class Bench:
         self.setup()
         for s in self.a.systems:
             t = time.monotonic()
+            self.only = LISTING_WORKLOADS if s == "s3f-listing" else None
             try:
                 if s == "raw":
                     self.run_raw()
                 else:
+                    if self.only and not any(self.want(w) for w in self.only):
+                        continue
                     fs = {"s3f": lambda: S3fFS("s3f", self.a),
+                          "s3f-listing": lambda: S3fFS("s3f-listing", self.a,
+                                                       "meta=listing"),
                           "s3fs": lambda: S3fsFS("s3fs", self.a),
                           "rclone-off": lambda: RcloneFS("rclone-off", self.a, "off"),
                           "rclone-full": lambda: RcloneFS("rclone-full", self.a, "full"),
