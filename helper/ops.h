@@ -39,6 +39,9 @@ struct job {
 	struct wops_meta meta;
 	struct commit_range *extents;
 	size_t nextents;
+	void *data;			/* COMMIT: inline bytes (DATA), malloc'd */
+	size_t data_len;
+	bool has_data;
 };
 
 /* NULL when the upcall is malformed (answered with EINVAL right away). */

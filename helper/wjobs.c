@@ -7,7 +7,8 @@
  *                  sent, the kernel has its own reference by then) and
  *                  STAGE (path).  A reply that cannot be sent: the file
  *                  is deleted.
- *   COMMIT         ETAG, BYTES_UPLOADED, BYTES_COPIED; CONFLICT (the key
+ *   COMMIT         (from STAGE, or DATA: the bytes themselves)
+ *                  ETAG, BYTES_UPLOADED, BYTES_COPIED; CONFLICT (the key
  *                  written) when another writer's version was kept.
  *   STAGE_RELEASE  0 (the kernel does not wait).
  *   DELETE, RMDIR  0.
@@ -138,6 +139,9 @@ static bool wjob_valid(const struct job *job)
 	case S3F_CMD_STAGE_OPEN:
 		return nonempty(job->key);
 	case S3F_CMD_COMMIT:
+		if (job->has_data && (job->stage || job->nextents ||
+				      job->data_len != job->size))
+			return false;
 		return nonempty(job->key) && !ends_in_slash(job->key) &&
 		       job->has_size && (!job->etag || job->has_base_size);
 	case S3F_CMD_STAGE_RELEASE:
@@ -190,11 +194,22 @@ int wjob_parse(struct s3f_nl *nl, struct job *job, struct nlattr **attrs)
 	}
 	if (job->cmd == S3F_CMD_COMMIT && parse_extents(nl, job))
 		return -EINVAL;
+	if (attrs[S3F_ATTR_DATA]) {
+		job->data_len = nla_len(attrs[S3F_ATTR_DATA]);
+		if (job->data_len > S3F_COMMIT_INLINE_MAX)
+			return -EINVAL;
+		job->data = malloc(job->data_len ? job->data_len : 1);
+		if (!job->data)
+			return -ENOMEM;
+		memcpy(job->data, nla_data(attrs[S3F_ATTR_DATA]), job->data_len);
+		job->has_data = true;
+	}
 	return wjob_valid(job) ? 0 : -EINVAL;
 }
 
 void wjob_free(struct job *job)
 {
+	free(job->data);
 	free(job->new_key);
 	free(job->stage);
 	free(job->target);
@@ -333,6 +348,7 @@ static void op_commit(struct s3f_nl *nl, struct job *job, struct mount_entry *me
 {
 	struct wops_commit_req req = {
 		.stage = job->stage,
+		.data = job->has_data ? job->data : NULL,
 		.size = job->size,
 		.base_etag = job->etag,
 		.base_size = job->base_size,

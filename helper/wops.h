@@ -109,6 +109,7 @@ int wops_symlink(struct s3_client *c, const char *key, const char *target,
 /* A COMMIT as the kernel describes it. */
 struct wops_commit_req {
 	const char *stage;		/* staging file, or NULL: zeros */
+	const void *data;		/* or the whole object: size bytes */
 	uint64_t size;
 	const char *base_etag;		/* NULL: a new object */
 	uint64_t base_size;
@@ -126,7 +127,7 @@ struct wops_commit_req {
 
 /*
  * Commit req as key through commit_object(): the staging file read-only
- * (sparse when there is a base), metadata from req->meta,
+ * (sparse when there is a base) or req->data (all of it), metadata from req->meta,
  * Content-Type application/octet-stream.  out as commit_object's.
  */
 int wops_commit(struct s3_client *c, const char *key,

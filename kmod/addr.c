@@ -356,17 +356,19 @@ static int s3f_writepages(struct address_space *mapping,
 
 	/*
 	 * A small file has no staging file until its commit makes one
-	 * (S3F_LAZY_STAGE_MAX), and writeback cannot upcall for one.  Leave
-	 * the pages dirty and have a worker make it (the file is still
-	 * being written) or commit now (it is not: the commit is due soon).
+	 * (S3F_LAZY_STAGE_MAX), if it needs one at all (inline commits,
+	 * commit.c), and writeback cannot upcall for one.  Leave the pages
+	 * dirty and: for fsync or sync, nothing (they commit next); for
+	 * background writeback of a file still being written, have a
+	 * worker make the staging file; else commit now (it is due soon).
 	 */
 	if (!READ_ONCE(si->stage)) {
 		if (!mapping_tagged(mapping, PAGECACHE_TAG_DIRTY))
 			return 0;
-		if (atomic_read(&mapping->host->i_writecount) > 0)
-			s3f_schedule_stage(mapping->host);
-		else
+		if (atomic_read(&mapping->host->i_writecount) <= 0)
 			s3f_schedule_commit(mapping->host, 0);
+		else if (wbc->sync_mode == WB_SYNC_NONE)
+			s3f_schedule_stage(mapping->host);
 		return 0;
 	}
 	/* a commit reads the staging file: background writeback waits its turn */

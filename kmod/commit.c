@@ -244,12 +244,52 @@ static void s3f_commit_conflict(struct inode *inode, const char *conflict)
 }
 
 /*
+ * Send @a (key, size and data filled in) with the inode's base and
+ * metadata, and make the result the inode's new base.  Caller holds
+ * commit_mutex and stage_sem exclusive.
+ */
+static int s3f_commit_send(struct inode *inode, struct s3f_commit_args *a,
+			   u64 changes, bool *conflict)
+{
+	struct s3f_sb_info *sbi = S3F_SB(inode->i_sb);
+	struct s3f_inode *si = S3F_I(inode);
+	int err;
+
+	a->key = si->key;
+	a->base_etag = si->etag[0] ? si->etag : NULL;
+	a->base_size = si->base_size;
+	a->fail_on_conflict = sbi->opts.conflict_fail;
+	s3f_commit_fill_meta(inode, a);
+	err = s3f_op_commit(inode->i_sb, a);
+	if (err) {
+		atomic64_inc(&sbi->commit_errors);
+		return err;
+	}
+
+	atomic64_inc(&sbi->commits);
+	atomic64_add(a->uploaded, &sbi->commit_bytes);
+	atomic64_add(a->copied, &sbi->copied_bytes);
+	*conflict = a->conflict;
+	if (a->conflict) {
+		s3f_commit_conflict(inode, a->conflict);
+		kfree(a->conflict);
+	}
+	spin_lock(&si->lock);
+	strscpy(si->etag, a->etag, sizeof(si->etag));
+	si->attr_time = jiffies;
+	spin_unlock(&si->lock);
+	si->base_size = a->size;
+	si->clean_limit = a->size;
+	si->committed = changes;
+	return 0;
+}
+
+/*
  * Send the COMMIT for what is staged.  Caller holds commit_mutex and
  * stage_sem exclusive; every page was staged before.
  */
 static int s3f_commit_locked(struct inode *inode, u64 changes, bool *conflict)
 {
-	struct s3f_sb_info *sbi = S3F_SB(inode->i_sb);
 	struct s3f_inode *si = S3F_I(inode);
 	struct s3f_commit_args a = {};
 	loff_t size = i_size_read(inode);
@@ -269,37 +309,136 @@ static int s3f_commit_locked(struct inode *inode, u64 changes, bool *conflict)
 	if (IS_ERR(ext))
 		return PTR_ERR(ext);
 
-	a.key = si->key;
 	a.stage_path = si->stage_path;
 	a.size = size;
-	a.base_etag = si->etag[0] ? si->etag : NULL;
-	a.base_size = si->base_size;
 	a.ext = ext;
-	a.fail_on_conflict = sbi->opts.conflict_fail;
-	s3f_commit_fill_meta(inode, &a);
-	err = s3f_op_commit(inode->i_sb, &a);
+	err = s3f_commit_send(inode, &a, changes, conflict);
 	kvfree(ext);
-	if (err) {
-		atomic64_inc(&sbi->commit_errors);
-		return err;
+	return err;
+}
+
+/*
+ * Inline commits.  A small file without a staging file (lazy staging,
+ * file.c) sends its bytes in the COMMIT itself: no STAGE_OPEN, no file
+ * in the staging directory, no STAGE_RELEASE; one upcall for a new
+ * small file.  Its pages leave the dirty set the way writeback's do
+ * (dirty bit cleared, under writeback until the reply, held by our
+ * references so reclaim cannot drop them) and are dirtied again if the
+ * commit fails.
+ */
+#define S3F_INLINE_PAGES	(S3F_COMMIT_INLINE_MAX / PAGE_SIZE)
+
+struct s3f_inline {
+	struct folio *folios[S3F_INLINE_PAGES];
+	bool taken[S3F_INLINE_PAGES];	/* dirty bit cleared, under writeback */
+	unsigned int nr;
+	void *buf;
+};
+
+/* Give the pages back: dirty again if @failed, and drop our references. */
+static void s3f_inline_release(struct address_space *mapping,
+			       struct s3f_inline *in, bool failed)
+{
+	unsigned int i;
+
+	for (i = 0; i < in->nr; i++) {
+		struct folio *folio = in->folios[i];
+
+		if (in->taken[i]) {
+			if (failed) {
+				folio_lock(folio);
+				if (folio->mapping == mapping)
+					folio_mark_dirty(folio);
+				folio_unlock(folio);
+			}
+			folio_end_writeback(folio);
+		}
+		folio_put(folio);
+	}
+	kfree(in->buf);
+}
+
+/* Copy @size bytes out of the uptodate pages; stage_sem held exclusive. */
+static int s3f_inline_take(struct address_space *mapping, struct s3f_inline *in,
+			   loff_t size)
+{
+	unsigned int i;
+
+	for (i = 0; i < in->nr; i++) {
+		struct folio *folio = in->folios[i];
+		loff_t pos = folio_pos(folio);
+		size_t len = min_t(loff_t, folio_size(folio), size - pos), off;
+
+		folio_lock(folio);
+		if (folio->mapping != mapping || !folio_test_uptodate(folio)) {
+			folio_unlock(folio);
+			return -EAGAIN;		/* truncated meanwhile */
+		}
+		if (folio_clear_dirty_for_io(folio)) {
+			folio_start_writeback(folio);
+			in->taken[i] = true;
+		}
+		for (off = 0; off < len; off += PAGE_SIZE) {
+			void *p = kmap_local_folio(folio, off);
+
+			memcpy((char *)in->buf + pos + off, p,
+			       min_t(size_t, PAGE_SIZE, len - off));
+			kunmap_local(p);
+		}
+		folio_unlock(folio);
+	}
+	return 0;
+}
+
+/*
+ * Commit @inode inline if it qualifies: -EAGAIN when it does not (the
+ * caller takes the staging path).  Caller holds commit_mutex.
+ */
+static int s3f_commit_inline(struct inode *inode, u64 changes, bool *conflict)
+{
+	struct address_space *mapping = inode->i_mapping;
+	struct s3f_inode *si = S3F_I(inode);
+	struct s3f_commit_args a = {};
+	struct s3f_inline in = {};
+	loff_t size = i_size_read(inode);
+	pgoff_t index;
+	int err;
+
+	if (READ_ONCE(si->stage) || size <= 0 || size > S3F_COMMIT_INLINE_MAX)
+		return -EAGAIN;
+	in.buf = kmalloc(size, GFP_KERNEL);
+	if (!in.buf)
+		return -EAGAIN;
+	/* every page uptodate first: clean ones may be read from S3 */
+	for (index = 0; index < DIV_ROUND_UP(size, PAGE_SIZE); index++) {
+		struct folio *folio = read_mapping_folio(mapping, index, NULL);
+
+		if (IS_ERR(folio)) {
+			err = PTR_ERR(folio);
+			goto out_release;
+		}
+		in.folios[in.nr++] = folio;
+		if (folio_nr_pages(folio) != 1) {
+			err = -EAGAIN;		/* one page per folio here */
+			goto out_release;
+		}
 	}
 
-	atomic64_inc(&sbi->commits);
-	atomic64_add(a.uploaded, &sbi->commit_bytes);
-	atomic64_add(a.copied, &sbi->copied_bytes);
-	*conflict = a.conflict;
-	if (a.conflict) {
-		s3f_commit_conflict(inode, a.conflict);
-		kfree(a.conflict);
-	}
-	spin_lock(&si->lock);
-	strscpy(si->etag, a.etag, sizeof(si->etag));
-	si->attr_time = jiffies;
-	spin_unlock(&si->lock);
-	si->base_size = size;
-	si->clean_limit = size;
-	si->committed = changes;
-	return 0;
+	down_write(&si->stage_sem);
+	err = -EAGAIN;
+	if (si->stage || i_size_read(inode) != size)
+		goto out_unlock;
+	err = s3f_inline_take(mapping, &in, size);
+	if (err)
+		goto out_unlock;
+	a.data = in.buf;
+	a.size = size;
+	err = s3f_commit_send(inode, &a, changes, conflict);
+out_unlock:
+	up_write(&si->stage_sem);
+out_release:
+	s3f_inline_release(mapping, &in, err != 0);
+	return err;
 }
 
 /*
@@ -312,6 +451,21 @@ int s3f_commit(struct inode *inode)
 	bool conflict = false, put;
 	u64 changes;
 	int err;
+
+	mutex_lock(&si->commit_mutex);
+	if (si->unlinked)
+		goto out_unlock;
+	changes = atomic64_read(&si->changes);
+	if (changes != si->committed ||
+	    mapping_tagged(inode->i_mapping, PAGECACHE_TAG_DIRTY)) {
+		err = s3f_commit_inline(inode, changes, &conflict);
+		if (!err)
+			goto out_clean;
+		if (err != -EAGAIN)
+			goto out_unlock;
+		err = 0;
+	}
+	mutex_unlock(&si->commit_mutex);
 
 	/* dirty pages of a small file: its staging file is made now */
 	if (mapping_tagged(inode->i_mapping, PAGECACHE_TAG_DIRTY)) {
@@ -335,6 +489,7 @@ int s3f_commit(struct inode *inode)
 	up_write(&si->stage_sem);
 	if (err)
 		goto out_unlock;
+out_clean:
 	put = s3f_try_clean(inode);
 	/* nothing left, no writer: the staged bytes are all in S3 now */
 	if (!READ_ONCE(si->dirty) && atomic_read(&inode->i_writecount) <= 0 &&

@@ -544,6 +544,7 @@ static int s3f_put_commit(struct sk_buff *msg, struct s3f_commit_args *a)
 	unsigned int i, n;
 
 	if ((a->stage_path && nla_put_string(msg, S3F_ATTR_STAGE, a->stage_path)) ||
+	    (a->data && nla_put(msg, S3F_ATTR_DATA, a->size, a->data)) ||
 	    nla_put_u64_64bit(msg, S3F_ATTR_SIZE, a->size, S3F_ATTR_PAD) ||
 	    (a->base_etag && (nla_put_string(msg, S3F_ATTR_ETAG, a->base_etag) ||
 			      nla_put_u64_64bit(msg, S3F_ATTR_BASE_SIZE, a->base_size,
@@ -576,7 +577,8 @@ int s3f_op_commit(struct super_block *sb, struct s3f_commit_args *a)
 	if (!req)
 		return -ENOMEM;
 	msg = s3f_fs_request_size(sb, req, a->key, S3F_WRITE_MSG_SIZE +
-				  a->nr_ext * (sizeof(*a->ext) + 1), &hdr);
+				  a->nr_ext * (sizeof(*a->ext) + 1) +
+				  (a->data ? nla_total_size(a->size) : 0), &hdr);
 	if (!msg || s3f_put_commit(msg, a)) {
 		nlmsg_free(msg);
 		s3f_req_put(req);

@@ -379,6 +379,7 @@ int s3f_op_read_start(struct super_block *sb, struct s3f_read *rd);
 struct s3f_commit_args {
 	const char *key;
 	const char *stage_path;		/* NULL: nothing staged */
+	const void *data;		/* or all @size bytes, inline */
 	u64 size;
 	const char *base_etag;		/* NULL: a new object */
 	u64 base_size;

@@ -29,7 +29,7 @@
  * whose version differs: both sides are built from one tree and shipped
  * together (dkms + package), so there is no negotiation.
  */
-#define S3F_PROTOCOL_VERSION	2
+#define S3F_PROTOCOL_VERSION	3
 
 /* Limits shared by both sides. */
 #define S3F_MAX_KEY_LEN		1024	/* S3's limit on an object key, bytes */
@@ -141,6 +141,9 @@ enum s3f_cmd {
 	 * crash recognises its own earlier upload instead of calling it a
 	 * conflict.  Bytes outside EXTENTS below
 	 * BASE_SIZE are the base object's: the staging file has holes there.
+	 * DATA instead of STAGE and EXTENTS (protocol 3): the whole new
+	 * object, SIZE bytes, at most S3F_COMMIT_INLINE_MAX (a small file
+	 * committed without a staging file).
 	 * Reply: ETAG of the new object; CONFLICT, the key it was written
 	 * under when another writer had replaced the base (both kept);
 	 * BYTES_UPLOADED, BYTES_COPIED.  ERRNO ESTALE (base replaced) or
@@ -230,6 +233,7 @@ enum s3f_attr {
 	S3F_ATTR_NEW_KEY,		/* string */
 	S3F_ATTR_TARGET,		/* string, symbolic link target */
 	S3F_ATTR_COMMIT_ID,		/* u64, random, the same when a COMMIT is resent */
+	S3F_ATTR_DATA,			/* binary, an inline COMMIT's bytes */
 
 	__S3F_ATTR_MAX,
 };
@@ -277,6 +281,9 @@ struct s3f_extent {
 
 /* At most this many extents in one COMMIT (all EXTENTS attributes). */
 #define S3F_MAX_EXTENTS		4096
+
+/* At most this many bytes in a COMMIT's DATA. */
+#define S3F_COMMIT_INLINE_MAX	(16 << 10)
 
 /* COMMIT flags */
 #define S3F_COMMIT_FAIL_ON_CONFLICT	(1U << 0)	/* conflict=fail */

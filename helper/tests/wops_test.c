@@ -196,6 +196,55 @@ static void test_parse_commit(void)
 	err = parse(msg, &job);
 	CHECK("commit: ETAG without BASE_SIZE is EINVAL", err == -EINVAL, "%d", err);
 	job_done(&job);
+
+	/* inline: DATA is the whole object */
+	msg = new_msg(S3F_CMD_COMMIT);
+	nla_put_string(msg, S3F_ATTR_KEY, "f");
+	nla_put_u64(msg, S3F_ATTR_SIZE, 5);
+	nla_put(msg, S3F_ATTR_DATA, 5, "hello");
+	err = parse(msg, &job);
+	CHECK("commit inline: parsed, the bytes copied", !err && job.has_data &&
+	      job.data_len == 5 && !memcmp(job.data, "hello", 5), "%d", err);
+	job_done(&job);
+
+	msg = new_msg(S3F_CMD_COMMIT);
+	nla_put_string(msg, S3F_ATTR_KEY, "f");
+	nla_put_u64(msg, S3F_ATTR_SIZE, 6);
+	nla_put(msg, S3F_ATTR_DATA, 5, "hello");
+	err = parse(msg, &job);
+	CHECK("commit inline: DATA shorter than SIZE is EINVAL", err == -EINVAL, "%d", err);
+	job_done(&job);
+
+	msg = new_msg(S3F_CMD_COMMIT);
+	nla_put_string(msg, S3F_ATTR_KEY, "f");
+	nla_put_u64(msg, S3F_ATTR_SIZE, 5);
+	nla_put(msg, S3F_ATTR_DATA, 5, "hello");
+	nla_put_string(msg, S3F_ATTR_STAGE, "/var/lib/s3f/staging/x");
+	err = parse(msg, &job);
+	CHECK("commit inline: DATA with STAGE is EINVAL", err == -EINVAL, "%d", err);
+	job_done(&job);
+
+	msg = new_msg(S3F_CMD_COMMIT);
+	nla_put_string(msg, S3F_ATTR_KEY, "f");
+	nla_put_u64(msg, S3F_ATTR_SIZE, 5);
+	nla_put(msg, S3F_ATTR_DATA, 5, "hello");
+	put_extents(msg, 1, 0);
+	err = parse(msg, &job);
+	CHECK("commit inline: DATA with EXTENTS is EINVAL", err == -EINVAL, "%d", err);
+	job_done(&job);
+
+	{
+		static char big[S3F_COMMIT_INLINE_MAX + 1];
+
+		msg = new_msg(S3F_CMD_COMMIT);
+		nla_put_string(msg, S3F_ATTR_KEY, "f");
+		nla_put_u64(msg, S3F_ATTR_SIZE, sizeof(big));
+		nla_put(msg, S3F_ATTR_DATA, sizeof(big), big);
+		err = parse(msg, &job);
+		CHECK("commit inline: DATA over S3F_COMMIT_INLINE_MAX is EINVAL",
+		      err == -EINVAL, "%d", err);
+		job_done(&job);
+	}
 }
 
 static void test_parse_namespace(void)

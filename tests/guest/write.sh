@@ -68,6 +68,40 @@ EOF
 check_eq "fsync returns with the object in S3; O_EXCL on it fails" "$out" "5000 EEXIST"
 check_eq "mode 0640 in x-amz-meta-mode" "$(meta synced mode)" "33184"
 
+# A file of at most S3F_COMMIT_INLINE_MAX (16 KiB) is committed inline:
+# its bytes go in the COMMIT, no staging file is made.
+out=$(python3 - "$M" <<'EOF'
+import os, sys, subprocess
+m = sys.argv[1]
+fd = os.open(m + "/inline", os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o644)
+os.write(fd, bytes(range(256)) * 64)            # 16 KiB
+os.fsync(fd)
+staged = len(os.listdir("/var/tmp/s3f-staging"))
+got = subprocess.run([os.environ["CTL"], "s3", "get", "w/inline"], capture_output=True).stdout
+os.pwrite(fd, b"Z" * 100, 5000)                  # an edit, committed inline too
+os.fsync(fd)
+got2 = subprocess.run([os.environ["CTL"], "s3", "get", "w/inline"], capture_output=True).stdout
+staged2 = len(os.listdir("/var/tmp/s3f-staging"))
+os.close(fd)
+want2 = bytearray(bytes(range(256)) * 64)
+want2[5000:5100] = b"Z" * 100
+print(got == bytes(range(256)) * 64, got2 == bytes(want2), staged, staged2)
+EOF
+)
+check_eq "a 16 KiB file: fsync commits it inline (no staging file), edits too" "$out" "True True 0 0"
+# an edit of one page of a 12 KiB object, nothing cached: the other
+# pages are read from S3 for the inline commit
+head -c 12288 /dev/urandom >"$work/twelve"
+s3 put "$work/twelve" "$P/twelve" >/dev/null
+cp "$work/twelve" "$work/twelve.want"
+printf 'EDIT' | dd of="$work/twelve.want" bs=1 seek=6000 conv=notrunc status=none
+sync; echo 3 >/proc/sys/vm/drop_caches
+sleep 2		# ttl: the directory's last listing did not have it
+printf 'EDIT' | dd of="$M/twelve" bs=1 seek=6000 conv=notrunc status=none
+"$CTL" commit "$M/twelve"
+check_eq "an edit in the middle of a cold 12 KiB object: S3 has the merge" \
+	"$(obj_md5 twelve)" "$(md5 "$work/twelve.want")"
+
 # ---- objects from another client: O_TRUNC, O_APPEND, truncate, pwrite ----
 printf '0123456789' >ten
 for k in trunc append shrink; do s3 put ten "$P/$k" >/dev/null; done
