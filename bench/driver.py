@@ -116,6 +116,27 @@ def drop_caches():
         f.write("3\n")
 
 
+def proc_jiffies(pid):
+    """utime + stime of a process (all threads), 0 when it is gone."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            w = f.read().rsplit(")", 1)[1].split()
+        return int(w[11]) + int(w[12])
+    except OSError:
+        return 0
+
+
+def tcp_time_wait(port):
+    """Loopback TCP connections to port in TIME_WAIT: connections closed lately."""
+    n = 0
+    with open("/proc/net/tcp") as f:
+        for line in f:
+            w = line.split()
+            if len(w) > 3 and w[3] == "06" and w[2].endswith(":%04X" % port):
+                n += 1
+    return n
+
+
 def cpu_jiffies():
     with open("/proc/stat") as f:
         v = [int(x) for x in f.readline().split()[1:]]
@@ -602,16 +623,27 @@ class Bench:
         buf = self.wbuf[:4096]
         os.makedirs(fs.wpath(), exist_ok=True)
         self.counters_begin(fs)
+        who = {"server": [self.s3rver.pid], "daemon": fs.daemon_pids()}
+        j0 = {k: sum(proc_jiffies(p) for p in v) for k, v in who.items()}
+        c = cpu_jiffies()
         t = time.monotonic()
         os.mkdir(d)
         for i in range(a.small_files):
             fd = os.open(f"{d}/f{i:04d}", os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
             os.write(fd, buf)
             os.close(fd)
+        t_created = time.monotonic()
         fs.commit_all(d)
         fs.wait_in_s3([(fs.wkey(f"small-{rep}", f"f{i:04d}"), 4096)
                        for i in range(a.small_files)])
         el = time.monotonic() - t
+        self.extra.setdefault("small_creates_create_s", {}).setdefault(
+            fs.name, []).append(round(t_created - t, 2))
+        cpu = {k: (sum(proc_jiffies(p) for p in v) - j0[k]) / HZ for k, v in who.items()}
+        cpu["guest"] = (cpu_jiffies() - c) / HZ
+        cpu["time_wait"] = tcp_time_wait(PORT)
+        self.extra.setdefault("small_creates_cpu_s", {}).setdefault(fs.name, []).append(
+            {k: round(v, 2) for k, v in cpu.items()})
         self.counters_end(fs, "small_creates")
         self.rec("small_creates", fs.name, a.small_files / el, "files/s")
 

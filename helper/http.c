@@ -869,6 +869,13 @@ static int perform_once(struct s3_client *c, CURL *h,
 	curl_easy_setopt(h, CURLOPT_PATH_AS_IS, 1L);	/* keys may hold "..", "//" */
 	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(h, CURLOPT_SHARE, c->share);
+	/*
+	 * Idle connections the shared cache keeps.  curl's default (5)
+	 * closed most of the workers' connections after every burst of
+	 * parallel requests: a new TCP connection (and TLS handshake) per
+	 * request under load.
+	 */
+	curl_easy_setopt(h, CURLOPT_MAXCONNECTS, (long)HTTP_POOL_MAX);
 	curl_easy_setopt(h, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
 	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
 	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, c->connect_timeout_ms);

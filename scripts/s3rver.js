@@ -192,16 +192,19 @@ function conditionalWrites(libDir) {
     const ifMatch = ctx.get('if-match')
     if (!ifNoneMatch && !ifMatch) return
     let meta = null
-    try {
-      meta = await ctx.store.getMetadata(ctx.params.bucket, ctx.params.key)
-    } catch (err) {
-      if (err.code !== 'ENOENT') throw err
+    if (ifMatch) {
+      try {
+        meta = await ctx.store.getMetadata(ctx.params.bucket, ctx.params.key)
+      } catch (err) {
+        if (err.code !== 'ENOENT') throw err
+      }
     }
     if (ifNoneMatch) {
       if (ifNoneMatch.trim() !== '*') {
         throw new S3Error('NotImplemented', 'If-None-Match takes only *')
       }
-      if (meta) {
+      // existence alone: one stat, not the metadata files
+      if (meta || await ctx.store.existsObject(ctx.params.bucket, ctx.params.key)) {
         throw new S3Error('PreconditionFailed',
           'At least one of the pre-conditions you specified did not hold',
           { Condition: 'If-None-Match' })
