@@ -406,6 +406,9 @@ static int s3f_commit_inline(struct inode *inode, u64 changes, bool *conflict)
 
 	if (READ_ONCE(si->stage) || size <= 0 || size > S3F_COMMIT_INLINE_MAX)
 		return -EAGAIN;
+	/* only metadata or a truncation: the helper copies the base in S3 */
+	if (si->etag[0] && !mapping_tagged(mapping, PAGECACHE_TAG_DIRTY))
+		return -EAGAIN;
 	in.buf = kmalloc(size, GFP_KERNEL);
 	if (!in.buf)
 		return -EAGAIN;
@@ -413,8 +416,12 @@ static int s3f_commit_inline(struct inode *inode, u64 changes, bool *conflict)
 	for (index = 0; index < DIV_ROUND_UP(size, PAGE_SIZE); index++) {
 		struct folio *folio = read_mapping_folio(mapping, index, NULL);
 
+		/*
+		 * No clean page (the base replaced in S3, the helper away):
+		 * the staging path, whose commit sorts out conflicts.
+		 */
 		if (IS_ERR(folio)) {
-			err = PTR_ERR(folio);
+			err = -EAGAIN;
 			goto out_release;
 		}
 		in.folios[in.nr++] = folio;
