@@ -4,7 +4,8 @@
  *
  * readahead cuts its window into runs of up to S3F_READ_CHUNK and starts
  * one asynchronous READ upcall per run, so a sequential reader keeps
- * several multi-MiB GETs in flight (the window is S3F_READAHEAD).
+ * several multi-MiB GETs in flight (the window is S3F_READAHEAD, reached
+ * at the stream's first asynchronous window: s3f_readahead_ramp).
  * read_folio, for what readahead did not cover, reads one folio.
  *
  * The helper answers a READ with the address of the bytes in its own
@@ -203,6 +204,34 @@ static int s3f_read_folio(struct file *file, struct folio *folio)
 	return 0;
 }
 
+/*
+ * The kernel ramps a sequential reader's window up from four times the
+ * read (4 MiB for 1 MiB reads) by doubling it each time the reader
+ * enters the previous window, up to the maximum (S3F_READAHEAD).  That
+ * suits disks; on S3 every GET costs a round trip and a server-side
+ * setup, and a ramp of 4, 8, 16 MiB leaves the stream with one or two
+ * GETs in flight for its first seconds and a lone GET at its tail.
+ * Keep the kernel's first window (the reader's first bytes come back
+ * with one GET), then make the first window read ahead asynchronously
+ * the full size at once.  readahead_expand() grows the ra state as
+ * well, so the kernel goes on from there: the next window starts when
+ * the reader enters this one.
+ */
+static void s3f_readahead_ramp(struct readahead_control *ractl)
+{
+	struct file_ra_state *ra = ractl->ra;
+	loff_t isize = i_size_read(ractl->mapping->host);
+	loff_t start = readahead_pos(ractl), end;
+
+	/* only an asynchronous window below the maximum */
+	if (!ra || readahead_index(ractl) != ra->start ||
+	    ra->async_size != ra->size || ra->size >= ra->ra_pages)
+		return;
+	end = min_t(loff_t, isize, start + ((loff_t)ra->ra_pages << PAGE_SHIFT));
+	if (end > start + (loff_t)readahead_length(ractl))
+		readahead_expand(ractl, start, round_up(end - start, PAGE_SIZE));
+}
+
 static void s3f_readahead(struct readahead_control *ractl)
 {
 	struct inode *inode = ractl->mapping->host;
@@ -210,6 +239,7 @@ static void s3f_readahead(struct readahead_control *ractl)
 	struct s3f_read *rd = NULL;
 	struct folio *folio;
 
+	s3f_readahead_ramp(ractl);
 	while ((folio = readahead_folio(ractl))) {
 		enum s3f_source src = s3f_folio_source(inode, folio);
 

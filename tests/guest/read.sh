@@ -172,6 +172,22 @@ check_match "64 MiB read sequentially in 4 MiB GETs, not per page ($((r1 - r0)) 
 	"$((r1 - r0))" "^(1[6-9]|2[0-4])$"
 check_eq "every byte fetched once" "$((b1 - b0))" $((64 << 20))
 
+# ---- the readahead ramp: the first async window is the full window ----
+# 2 MiB read: the kernel's first window is 4 MiB, and the second read
+# enters its async part, which s3f widens to S3F_READAHEAD (32 MiB) at
+# once, instead of 8 MiB then 16 MiB a round trip later.
+sync; echo 3 >/proc/sys/vm/drop_caches
+b0=$(stat_counter read_bytes)
+dd if="$M/sizes/s64m" of=/dev/null bs=1M count=2 2>/dev/null
+for _ in $(seq 100); do	# the READs it started end in the background
+	b1=$(stat_counter read_bytes)
+	[ $((b1 - b0)) -ge $((36 << 20)) ] && break
+	sleep 0.2
+done
+sleep 0.5; b1=$(stat_counter read_bytes)	# and nothing more comes
+check_eq "2 MiB read cold: 4 MiB, then 32 MiB read ahead at once ($(((b1 - b0) >> 20)) MiB)" \
+	"$((b1 - b0))" $((36 << 20))
+
 # ---- the page cache: a second read fetches nothing; a new version is seen ----
 cat "$M/sizes/s1048577" >/dev/null
 r0=$(stat_counter reads)
