@@ -152,17 +152,20 @@ static void s3f_commit_work_fn(struct work_struct *work)
  * process context, and write the pages back to it.  Committing instead
  * would upload a file that is still being written, and again at its
  * fsync or close.  No staging file (helper gone): commit, which tries
- * again and reports the error.
+ * again and reports the error.  Also write-behind (file.c): a file
+ * being written has S3F_STAGE_BEHIND bytes to stage.
  */
 static void s3f_stage_work_fn(struct work_struct *work)
 {
 	struct s3f_inode *si = container_of(work, struct s3f_inode, stage_work);
 	struct inode *inode = &si->vfs_inode;
 
-	if (!s3f_stage_get(inode))
+	if (!s3f_stage_get(inode)) {
+		atomic_long_set(&si->unstaged, 0);
 		filemap_flush(inode->i_mapping);
-	else
+	} else {
 		s3f_schedule_commit(inode, 0);
+	}
 	iput(inode);
 }
 

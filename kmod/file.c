@@ -34,10 +34,30 @@ static int s3f_file_open(struct inode *inode, struct file *file)
 	return generic_file_open(inode, file);
 }
 
+/*
+ * Write-behind: once a file that has its staging file has had
+ * S3F_STAGE_BEHIND bytes written since its last staging, a worker
+ * stages them (s3f_stage_work_fn) while the writer goes on, on another
+ * CPU where there is one.  fsync and close then find little left to
+ * copy, and memory holds little of the file dirty.  A writer that gets
+ * S3F_FILE_DIRTY_MAX ahead of the worker stages the file itself.
+ */
+static void s3f_write_behind(struct inode *inode, ssize_t written)
+{
+	struct s3f_inode *si = S3F_I(inode);
+	long unstaged = atomic_long_add_return(written, &si->unstaged);
+
+	if (unstaged > S3F_FILE_DIRTY_MAX && !s3f_stage_get(inode)) {
+		atomic_long_set(&si->unstaged, 0);
+		filemap_fdatawrite(inode->i_mapping);
+	} else if (unstaged >= S3F_STAGE_BEHIND && READ_ONCE(si->stage)) {
+		s3f_schedule_stage(inode);
+	}
+}
+
 static ssize_t s3f_file_write_iter(struct kiocb *iocb, struct iov_iter *from)
 {
 	struct inode *inode = file_inode(iocb->ki_filp);
-	struct s3f_inode *si = S3F_I(inode);
 	loff_t end = iocb->ki_pos + iov_iter_count(from);
 	ssize_t ret;
 
@@ -52,13 +72,8 @@ static ssize_t s3f_file_write_iter(struct kiocb *iocb, struct iov_iter *from)
 	    i_size_read(inode) > S3F_LAZY_STAGE_MAX)
 		s3f_stage_get(inode);
 	ret = generic_file_write_iter(iocb, from);
-	/* bound what one file keeps dirty in memory: stage it and go on */
-	if (ret > 0 &&
-	    atomic_long_add_return(ret, &si->unstaged) > S3F_FILE_DIRTY_MAX &&
-	    !s3f_stage_get(inode)) {
-		atomic_long_set(&si->unstaged, 0);
-		filemap_fdatawrite(inode->i_mapping);
-	}
+	if (ret > 0)
+		s3f_write_behind(inode, ret);
 	return ret;
 }
 

@@ -51,6 +51,8 @@
 #define S3F_READAHEAD		(32 << 20)
 /* A writer that dirtied this much of one file stages it before going on. */
 #define S3F_FILE_DIRTY_MAX	(64 << 20)
+/* Written this much since its last staging, a file is staged behind its writer. */
+#define S3F_STAGE_BEHIND	(4 << 20)
 /*
  * A file written only below this gets its staging file at its commit,
  * from the commit worker, not in write(2): creating many small files

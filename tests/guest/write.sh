@@ -89,6 +89,34 @@ print(got == bytes(range(256)) * 64, got2 == bytes(want2), staged, staged2)
 EOF
 )
 check_eq "a 16 KiB file: fsync commits it inline (no staging file), edits too" "$out" "True True 0 0"
+# Write-behind: a file being written is staged behind its writer in
+# S3F_STAGE_BEHIND (4 MiB) steps, before any commit point, so fsync has
+# little left to copy; what reaches S3 is still exactly what was written.
+out=$(python3 - "$M" <<'EOF'
+import hashlib, os, subprocess, sys, time
+m, sd = sys.argv[1], "/var/tmp/s3f-staging"
+before = set(os.listdir(sd))
+fd = os.open(m + "/behind", os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+chunk = os.urandom(1 << 20)
+for i in range(12):
+    os.write(fd, chunk)
+def staged():
+    return sum(os.stat(os.path.join(sd, f)).st_blocks * 512
+               for f in set(os.listdir(sd)) - before)
+t = time.monotonic()
+while staged() < (8 << 20) and time.monotonic() - t < 3:
+    time.sleep(0.05)
+n = staged()
+os.fsync(fd)
+os.close(fd)
+got = subprocess.run([os.environ["CTL"], "s3", "get", "w/behind"], capture_output=True).stdout
+print(n >= (8 << 20), hashlib.md5(got).hexdigest() == hashlib.md5(chunk * 12).hexdigest())
+EOF
+)
+check_eq "write-behind: 12 MiB written, >= 8 MiB staged before fsync; S3 has them all" \
+	"$out" "True True"
+rm -f "$M/behind"
+
 # an edit of one page of a 12 KiB object, nothing cached: the other
 # pages are read from S3 for the inline commit
 head -c 12288 /dev/urandom >"$work/twelve"
