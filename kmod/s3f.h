@@ -46,7 +46,7 @@
 /* MOUNT: the helper gives up on the endpoint well before this. */
 #define S3F_MOUNT_TIMEOUT	(20 * HZ)
 /* One READ upcall covers at most this much (one ranged GET). */
-#define S3F_READ_CHUNK		(4 << 20)
+#define S3F_READ_CHUNK		(8 << 20)
 /* Readahead window: several READs in flight for a sequential reader. */
 #define S3F_READAHEAD		(32 << 20)
 /* A writer that dirtied this much of one file stages it before going on. */
