@@ -156,8 +156,8 @@ def main():
     L.append("## Guest CPU time per GiB moved\n")
     L.append("Non-idle CPU time of the whole guest (/proc/stat: the file system, its "
              "daemon, the S3 server, the reading process) during the cold sequential "
-             "reads and the sequential writes (incl. commit), divided by the bytes moved. "
-             "Lower is better.\n")
+             "reads and the sequential writes (incl. commit, up to the point where the "
+             "write's clock stops), divided by the bytes moved. Lower is better.\n")
     L.append("| system | read: CPU s/GiB | write: CPU s/GiB |")
     L.append("|---|---|---|")
     for s, kinds in m.get("cpu", {}).items():
