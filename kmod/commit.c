@@ -169,7 +169,7 @@ static void s3f_stage_work_fn(struct work_struct *work)
 	iput(inode);
 }
 
-/* From ->writepages (any context that may not upcall): see above. */
+/* From ->writepages (any context that may not upcall), write-behind: above. */
 void s3f_schedule_stage(struct inode *inode)
 {
 	if (queue_work(s3f_commit_wq, &S3F_I(inode)->stage_work))
