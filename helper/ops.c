@@ -281,10 +281,39 @@ out_free:
 	return err;
 }
 
+/*
+ * A name of unknown type is a directory when "KEY/" lists anything (a
+ * directory wins over an object of the same name, as in s3fs), else the
+ * object KEY when it exists.  Both questions go out at once: a file is
+ * found in one round trip instead of two, at the price of a HEAD that
+ * 404s for each directory looked up.
+ */
+struct lookup_probe {
+	struct s3_client *c;
+	const char *key;
+	struct attrs dir;		/* item 0: the listing of KEY/ */
+	struct s3_object marker;
+	int dir_err;
+	struct s3_object obj;		/* item 1: HEAD KEY */
+	int head_err;
+};
+
+static int lookup_probe_fn(void *arg, size_t i, struct s3_result *res)
+{
+	struct lookup_probe *p = arg;
+
+	if (i == 0)
+		p->dir_err = lookup_dir(p->c, p->key, &p->dir, &p->marker);
+	else
+		p->head_err = s3_head(p->c, p->key, &p->obj, NULL);
+	return 0;	/* each keeps its own result: s3_parallel stops at errors */
+}
+
 static void op_lookup(struct s3f_nl *nl, struct job *job, struct s3_client *c)
 {
+	struct lookup_probe p = { .c = c, .key = job->key,
+				  .dir = { .type = S3F_TYPE_FILE } };
 	struct attrs a = { .type = S3F_TYPE_FILE };
-	struct s3_object obj = { 0 }, marker = { 0 };
 	struct nl_msg *msg = NULL;
 	int err;
 
@@ -292,14 +321,19 @@ static void op_lookup(struct s3f_nl *nl, struct job *job, struct s3_client *c)
 	 * TYPE FILE: the kernel saw the key as an object in a listing (so no
 	 * directory hides it) and wants its metadata: one HEAD.
 	 */
-	if (job->has_type && job->type == S3F_TYPE_FILE)
-		err = -ENOENT;
-	else
-		err = lookup_dir(c, job->key, &a, &marker);
-	if (err == -ENOENT) {
-		err = s3_head(c, job->key, &obj, NULL);
+	if (job->has_type && job->type == S3F_TYPE_FILE) {
+		p.dir_err = -ENOENT;
+		p.head_err = s3_head(c, job->key, &p.obj, NULL);
+	} else {
+		s3_parallel(2, 2, lookup_probe_fn, &p, NULL);
+	}
+	err = p.dir_err;
+	if (!err)
+		a = p.dir;
+	else if (err == -ENOENT) {
+		err = p.head_err;
 		if (!err)
-			attrs_from_object(job->key, &obj, &a);
+			attrs_from_object(job->key, &p.obj, &a);
 	}
 	if (!err) {
 		msg = s3f_nl_msg(nl, S3F_CMD_REPLY);
@@ -311,8 +345,8 @@ static void op_lookup(struct s3f_nl *nl, struct job *job, struct s3_client *c)
 	}
 	log_debug("lookup %s: %d", job->key, err);
 	s3f_nl_reply(nl, job->id, err, msg);
-	s3_object_free(&obj);
-	s3_object_free(&marker);
+	s3_object_free(&p.obj);
+	s3_object_free(&p.marker);
 }
 
 /* ---- READDIR ---- */
