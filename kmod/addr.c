@@ -232,14 +232,41 @@ static void s3f_readahead_ramp(struct readahead_control *ractl)
 		readahead_expand(ractl, start, round_up(end - start, PAGE_SIZE));
 }
 
+/*
+ * A stream's first window is synchronous: the reader waits for the part
+ * it asked for, and the kernel places its async mark right after that
+ * part, so the next window (the full one, s3f_readahead_ramp) starts
+ * only when the reader has it.  One GET for the whole first window (4 MiB
+ * for 1 MiB reads) makes the stream wait for all of it first.  Give the
+ * part the reader waits for its own READ, so the next window starts
+ * while the rest of the first one is still coming.  Only where the rest
+ * is large and the file goes on past the window: small files and small
+ * reads keep one GET.  Returns the index of the first folio of the async
+ * part, or ULONG_MAX.
+ */
+static pgoff_t s3f_readahead_split(struct readahead_control *ractl)
+{
+	struct file_ra_state *ra = ractl->ra;
+	loff_t isize = i_size_read(ractl->mapping->host);
+
+	if (!ra || readahead_index(ractl) != ra->start ||
+	    ra->async_size >= ra->size ||
+	    ((loff_t)ra->async_size << PAGE_SHIFT) < S3F_READ_SPLIT_MIN ||
+	    isize <= (loff_t)(ra->start + ra->size) << PAGE_SHIFT)
+		return ULONG_MAX;
+	return ra->start + ra->size - ra->async_size;
+}
+
 static void s3f_readahead(struct readahead_control *ractl)
 {
 	struct inode *inode = ractl->mapping->host;
 	unsigned int max = S3F_READ_CHUNK / PAGE_SIZE;
 	struct s3f_read *rd = NULL;
 	struct folio *folio;
+	pgoff_t split;
 
 	s3f_readahead_ramp(ractl);
+	split = s3f_readahead_split(ractl);
 	while ((folio = readahead_folio(ractl))) {
 		enum s3f_source src = s3f_folio_source(inode, folio);
 
@@ -251,7 +278,9 @@ static void s3f_readahead(struct readahead_control *ractl)
 			s3f_read_local(inode, folio, src);
 			continue;
 		}
-		if (rd && (rd->nr == max || rd->span >= S3F_READ_CHUNK)) {
+		if (rd && (rd->nr == max || rd->span >= S3F_READ_CHUNK ||
+			   (folio->index >= split &&
+			    rd->pos < (loff_t)split << PAGE_SHIFT))) {
 			s3f_read_submit(rd);
 			rd = NULL;
 		}

@@ -49,6 +49,8 @@
 #define S3F_READ_CHUNK		(8 << 20)
 /* Readahead window: several READs in flight for a sequential reader. */
 #define S3F_READAHEAD		(32 << 20)
+/* A first window's async part at least this large gets its own READ. */
+#define S3F_READ_SPLIT_MIN	(1 << 20)
 /* A writer that dirtied this much of one file stages it before going on. */
 #define S3F_FILE_DIRTY_MAX	(64 << 20)
 /* Written this much since its last staging, a file is staged behind its writer. */

@@ -188,6 +188,28 @@ sleep 0.5; b1=$(stat_counter read_bytes)	# and nothing more comes
 check_eq "2 MiB read cold: 4 MiB, then 32 MiB read ahead at once ($(((b1 - b0) >> 20)) MiB)" \
 	"$((b1 - b0))" $((36 << 20))
 
+# ---- the first window: the part the reader waits for is its own GET ----
+# 1 MiB read: the kernel's first window is 4 MiB, of which the reader waits
+# for the first MiB; s3f fetches that MiB alone and the other 3 MiB beside
+# it, so the next window can start before the 3 MiB are in.  Small reads
+# (128 KiB: a 512 KiB window) keep one GET.
+sync; echo 3 >/proc/sys/vm/drop_caches
+r0=$(stat_counter reads); b0=$(stat_counter read_bytes)
+dd if="$M/sizes/s64m" of=/dev/null bs=1M count=1 2>/dev/null
+for _ in $(seq 100); do
+	[ $(($(stat_counter read_bytes) - b0)) -ge $((4 << 20)) ] && break
+	sleep 0.2
+done
+r1=$(stat_counter reads); b1=$(stat_counter read_bytes)
+check_eq "1 MiB read cold: the first MiB and the next 3 MiB in two GETs" \
+	"$((r1 - r0)) $((b1 - b0))" "2 $((4 << 20))"
+sync; echo 3 >/proc/sys/vm/drop_caches
+r0=$(stat_counter reads); b0=$(stat_counter read_bytes)
+dd if="$M/sizes/s64m" of=/dev/null bs=128k count=1 2>/dev/null
+r1=$(stat_counter reads); b1=$(stat_counter read_bytes)
+check_eq "128 KiB read cold: its 512 KiB window in one GET" \
+	"$((r1 - r0)) $((b1 - b0))" "1 $((512 << 10))"
+
 # ---- the page cache: a second read fetches nothing; a new version is seen ----
 cat "$M/sizes/s1048577" >/dev/null
 r0=$(stat_counter reads)
