@@ -319,11 +319,17 @@ static void op_lookup(struct s3f_nl *nl, struct job *job, struct s3_client *c)
 
 	/*
 	 * TYPE FILE: the kernel saw the key as an object in a listing (so no
-	 * directory hides it) and wants its metadata: one HEAD.
+	 * directory hides it) and wants its metadata: one HEAD.  TYPE DIR: it
+	 * knows a directory there (listed, or its inode); the HEAD is needed
+	 * only if the directory is gone.
 	 */
 	if (job->has_type && job->type == S3F_TYPE_FILE) {
 		p.dir_err = -ENOENT;
 		p.head_err = s3_head(c, job->key, &p.obj, NULL);
+	} else if (job->has_type && job->type == S3F_TYPE_DIR) {
+		p.dir_err = lookup_dir(c, job->key, &p.dir, &p.marker);
+		if (p.dir_err == -ENOENT)
+			p.head_err = s3_head(c, job->key, &p.obj, NULL);
 	} else {
 		s3_parallel(2, 2, lookup_probe_fn, &p, NULL);
 	}

@@ -126,7 +126,12 @@ static int s3f_lookup_on_reply(struct s3f_req *req, struct genl_info *info)
 	return err;
 }
 
-int s3f_op_lookup(struct super_block *sb, const char *key,
+/*
+ * @type_hint: 0, or the type the caller already knows the key has (a
+ * listing showed it, or the inode has it), which spares the helper the
+ * request that asks about the other type.
+ */
+int s3f_op_lookup(struct super_block *sb, const char *key, u8 type_hint,
 		  struct s3f_attrs *attrs)
 {
 	struct s3f_req *req;
@@ -140,6 +145,11 @@ int s3f_op_lookup(struct super_block *sb, const char *key,
 		return -ENOMEM;
 	msg = s3f_fs_request(sb, req, key, &hdr);
 	if (!msg) {
+		err = -ENOMEM;
+		goto out_put;
+	}
+	if (type_hint && nla_put_u8(msg, S3F_ATTR_TYPE, type_hint)) {
+		nlmsg_free(msg);
 		err = -ENOMEM;
 		goto out_put;
 	}
@@ -196,8 +206,12 @@ void s3f_op_lookup_start(struct inode *inode, struct s3f_prefetch *pf)
 	kfree(lkey);
 	if (!msg)
 		goto out_free;
-	/* listed as an object: only its metadata is wanted (one HEAD) */
-	if (!S_ISDIR(inode->i_mode) && nla_put_u8(msg, S3F_ATTR_TYPE, S3F_TYPE_FILE)) {
+	/*
+	 * Listed as an object: only its metadata is wanted (one HEAD); as a
+	 * directory: its listing (and marker), no HEAD of the bare key.
+	 */
+	if (nla_put_u8(msg, S3F_ATTR_TYPE,
+		       S_ISDIR(inode->i_mode) ? S3F_TYPE_DIR : S3F_TYPE_FILE)) {
 		nlmsg_free(msg);
 		goto out_free;
 	}

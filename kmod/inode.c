@@ -276,7 +276,8 @@ int s3f_inode_revalidate(struct inode *inode)
 	key = kstrndup(si->key, S_ISDIR(inode->i_mode) ? len - 1 : len, GFP_KERNEL);
 	if (!key)
 		return -ENOMEM;
-	err = s3f_op_lookup(inode->i_sb, key, &attrs);
+	err = s3f_op_lookup(inode->i_sb, key,
+			    S_ISDIR(inode->i_mode) ? S3F_TYPE_DIR : 0, &attrs);
 	kfree(key);
 	if (err == -ENOENT)
 		return -ESTALE;

@@ -56,7 +56,7 @@ struct dentry *s3f_lookup(struct inode *dir, struct dentry *dentry,
 		dentry->d_time = READ_ONCE(S3F_I(dir)->complete_time);
 		return d_splice_alias(NULL, dentry);
 	}
-	err = s3f_op_lookup(sb, key, &attrs);
+	err = s3f_op_lookup(sb, key, 0, &attrs);
 	kfree(key);
 	if (err && err != -ENOENT)
 		return ERR_PTR(err);
@@ -450,7 +450,7 @@ static int s3f_rename_file(struct inode *old_dir, struct dentry *old_dentry,
 			spin_unlock(&si->lock);
 		}
 	} else {
-		err = s3f_op_lookup(sb, new_key, &attrs);
+		err = s3f_op_lookup(sb, new_key, 0, &attrs);
 		if (!err && noreplace) {
 			err = -EEXIST;
 		} else if (!err && attrs.type == S3F_TYPE_FILE) {

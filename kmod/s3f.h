@@ -345,7 +345,7 @@ extern const struct address_space_operations s3f_aops;
 /* fsops.c */
 int s3f_op_mount(struct super_block *sb, char *errmsg, size_t errlen);
 void s3f_op_umount(struct super_block *sb);
-int s3f_op_lookup(struct super_block *sb, const char *key,
+int s3f_op_lookup(struct super_block *sb, const char *key, u8 type_hint,
 		  struct s3f_attrs *attrs);
 struct s3f_prefetch;
 void s3f_op_lookup_start(struct inode *inode, struct s3f_prefetch *pf);

@@ -313,6 +313,30 @@ while pgrep -x s3fd >/dev/null; do sleep 0.05; done
 mount_fails "no helper" "no s3fd helper is running" "$S3F_BUCKET" "$OPTS"
 restart_helper
 
+# ---- lookups: what each costs the server (s3rver's request log) ----
+# A name of unknown type lists KEY/ and HEADs KEY (at once); a directory
+# the kernel knows as one (a listing showed it, or its inode) is only
+# listed: no HEAD of the bare key.
+slog=${S3F_GUEST_OUT:-/nonexistent}/s3rver.log
+for k in lk/sub1/x lk/sub2/x lk/f1; do
+	printf 'lk\n' | xcurl -T - "$S3F_ENDPOINT/$S3F_BUCKET/$k" -o /dev/null
+done
+mkdir -p /mnt/s3-lk
+mount -t s3f -o "$S3F_MOUNT_OPTIONS,ttl=1,ro,meta=stat" "$S3F_BUCKET" /mnt/s3-lk
+n0=$(wc -l <"$slog" 2>/dev/null || echo 0)
+stat /mnt/s3-lk/lk/f1 >/dev/null
+ls -l /mnt/s3-lk/lk >/dev/null
+sleep 1.2	# past ttl: the next stat revalidates the directory's inode
+stat /mnt/s3-lk/lk/sub1 >/dev/null
+umount /mnt/s3-lk
+seen=$(tail -n +$((n0 + 1)) "$slog" 2>/dev/null)
+check_match "an unknown name: KEY/ listed and KEY HEADed" \
+	"$(grep -c 'prefix=lk%2Ff1%2F' <<<"$seen") $(grep -cE 'lk/f1 200 ' <<<"$seen")" "^1 [12]$"
+check_eq "a listed or known directory costs no HEAD of its bare key" \
+	"$(grep -cE 'lk/sub[12] [0-9]{3} ' <<<"$seen")" 0
+check_match "... and is listed (metadata of listed dirs, the revalidation)" \
+	"$(grep -c 'prefix=lk%2Fsub1%2F' <<<"$seen")" "^[2-9]$"
+
 # ---- not from a user namespace ----
 out=$(unshare -Urm sh -c "mount -t s3f -o '$OPTS' '$S3F_BUCKET' '$M'" 2>&1); rc=$?
 check_match "a user namespace cannot mount s3f" "$rc $out" "^[1-9].*(not permitted|Permission denied)"
