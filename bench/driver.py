@@ -551,7 +551,7 @@ class Bench:
         if self.want("rand_read_cold") or self.want("rand_read_warm") or \
                 self.want("mmap_rand_warm"):
             fs.remount()
-            self.cold_start()
+            self.cold_start(fs=fs)
             offs = offsets(self.size, a.rand_ops, 1000 + rep)
             if self.want("rand_read_cold"):
                 self.counters_begin(fs)
@@ -569,7 +569,7 @@ class Bench:
                              mmap_loop(fs.data(big), offs, a.cap_s), "ops/s")
         if self.want("seq_read_cold") or self.want("seq_read_warm"):
             fs.remount()
-            self.cold_start()
+            self.cold_start(fs=fs)
             self.counters_begin(fs)
             c = cpu_jiffies()
             t = time.monotonic()
@@ -594,7 +594,7 @@ class Bench:
             self.ls_l(fs, rep)
         if self.want("find_tree"):
             fs.remount()
-            self.cold_start("data/tree/")
+            self.cold_start("data/tree/", fs)
             self.counters_begin(fs)
             t = time.monotonic()
             out = sh(f"find {fs.data('tree')} -type f")
@@ -678,7 +678,7 @@ class Bench:
     def ls_l(self, fs, rep):
         a = self.a
         fs.remount()
-        self.cold_start("data/d10k/")
+        self.cold_start("data/d10k/", fs)
         names = ["s3f_inode", "dentry", "inode_cache"]
         before = slab(names)
         self.counters_begin(fs)
@@ -718,7 +718,7 @@ class Bench:
             self.extra.setdefault("pipeline_output_bytes", {})[fs.name] = \
                 sum(s for _, s in sizes)
 
-    def cold_start(self, prefix=None):
+    def cold_start(self, prefix=None, fs=None):
         """Before every cold measurement, of every system alike: drop the
         guest's caches, then have the server do, untimed, what the
         measurement will ask of it (a GET of the object, or a listing of
@@ -732,8 +732,11 @@ class Bench:
         it; and raw's parallel GET followed raw's single GET of the same
         object, which made it up to 1.25x faster than after anything
         else. The request here puts every system's cold run after the
-        same server work; the client's caches stay cold."""
+        same server work; the client's caches stay cold. tmpfs asks
+        nothing of the server: its caches are dropped, no more."""
         drop_caches()
+        if isinstance(fs, TmpFS):
+            return		# it asks nothing of the server
         if prefix is None:
             curl_config(f"{RUN}/cold.cfg", [{"url": f"{ENDPOINT}/{BUCKET}/data/big.bin",
                                              "output": "/dev/null"}])
