@@ -284,9 +284,9 @@ out_free:
 /*
  * A name of unknown type is a directory when "KEY/" lists anything (a
  * directory wins over an object of the same name, as in s3fs), else the
- * object KEY when it exists.  Both questions go out at once: a file is
- * found in one round trip instead of two, at the price of a HEAD that
- * 404s for each directory looked up.
+ * object KEY when it exists.  Unless the kernel knows the type, both
+ * questions go out at once: a file is found in one round trip instead of
+ * two, at the price of a HEAD that 404s for a directory.
  */
 struct lookup_probe {
 	struct s3_client *c;

@@ -127,10 +127,22 @@ static int s3f_lookup_on_reply(struct s3f_req *req, struct genl_info *info)
 }
 
 /*
- * @type_hint: 0, or the type the caller already knows the key has (a
- * listing showed it, or the inode has it), which spares the helper the
- * request that asks about the other type.
+ * A LOOKUP of @key.  @type: 0, or the type the caller already knows the
+ * key has (a listing showed it, or the inode has it), which spares the
+ * helper the request that asks about the other type.
  */
+static struct sk_buff *s3f_lookup_msg(struct super_block *sb, struct s3f_req *req,
+				      const char *key, u8 type, void **hdr)
+{
+	struct sk_buff *msg = s3f_fs_request(sb, req, key, hdr);
+
+	if (msg && type && nla_put_u8(msg, S3F_ATTR_TYPE, type)) {
+		nlmsg_free(msg);
+		return NULL;
+	}
+	return msg;
+}
+
 int s3f_op_lookup(struct super_block *sb, const char *key, u8 type_hint,
 		  struct s3f_attrs *attrs)
 {
@@ -143,13 +155,8 @@ int s3f_op_lookup(struct super_block *sb, const char *key, u8 type_hint,
 	req = s3f_req_alloc(S3F_CMD_LOOKUP, s3f_lookup_on_reply, attrs);
 	if (!req)
 		return -ENOMEM;
-	msg = s3f_fs_request(sb, req, key, &hdr);
+	msg = s3f_lookup_msg(sb, req, key, type_hint, &hdr);
 	if (!msg) {
-		err = -ENOMEM;
-		goto out_put;
-	}
-	if (type_hint && nla_put_u8(msg, S3F_ATTR_TYPE, type_hint)) {
-		nlmsg_free(msg);
 		err = -ENOMEM;
 		goto out_put;
 	}
@@ -202,19 +209,16 @@ void s3f_op_lookup_start(struct inode *inode, struct s3f_prefetch *pf)
 	lkey = kstrndup(key, strlen(key) - (S_ISDIR(inode->i_mode) ? 1 : 0),
 			GFP_KERNEL);
 	req = s3f_req_alloc(S3F_CMD_LOOKUP, s3f_lookup_on_reply, la);
-	msg = req && la && lkey ? s3f_fs_request(inode->i_sb, req, lkey, &hdr) : NULL;
-	kfree(lkey);
-	if (!msg)
-		goto out_free;
 	/*
 	 * Listed as an object: only its metadata is wanted (one HEAD); as a
 	 * directory: its listing (and marker), no HEAD of the bare key.
 	 */
-	if (nla_put_u8(msg, S3F_ATTR_TYPE,
-		       S_ISDIR(inode->i_mode) ? S3F_TYPE_DIR : S3F_TYPE_FILE)) {
-		nlmsg_free(msg);
+	msg = req && la && lkey ?
+		s3f_lookup_msg(inode->i_sb, req, lkey, S_ISDIR(inode->i_mode) ?
+			       S3F_TYPE_DIR : S3F_TYPE_FILE, &hdr) : NULL;
+	kfree(lkey);
+	if (!msg)
 		goto out_free;
-	}
 	la->inode = igrab(inode);
 	if (!la->inode) {
 		nlmsg_free(msg);
