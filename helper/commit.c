@@ -555,6 +555,12 @@ static bool is_conflict(int err, const char *base_etag,
 	return err == -ENOENT && base_etag && strcmp(res->code, "NoSuchUpload");
 }
 
+/* The kernel cancelled the commit (commit_opts.cancel). */
+static bool cancelled(const struct commit_ctx *x)
+{
+	return x->o->cancel && __atomic_load_n(x->o->cancel, __ATOMIC_ACQUIRE);
+}
+
 static int part_fn(void *arg, size_t i, struct s3_result *res)
 {
 	struct attempt *a = arg;
@@ -566,6 +572,8 @@ static int part_fn(void *arg, size_t i, struct s3_result *res)
 	int err;
 
 	a->parts[i].number = i + 1;
+	if (cancelled(x))
+		return -ECANCELED;
 	if (p->copy) {
 		err = s3_mpu_upload_part_copy(x->c, a->key, a->upload_id, i + 1,
 					      a->key, p->off, p->len,
@@ -592,10 +600,16 @@ static int part_fn(void *arg, size_t i, struct s3_result *res)
 	return err;
 }
 
-static void publish_hook(struct commit_ctx *x, const char *key, bool first)
+/*
+ * Right before the request that makes the object visible: the test
+ * seam, and the last point where a cancelled commit stops (-ECANCELED:
+ * nothing is published).
+ */
+static int publish_point(struct commit_ctx *x, const char *key, bool first)
 {
 	if (first && x->o->before_publish)
 		x->o->before_publish(x->o->before_publish_arg, key);
+	return cancelled(x) ? -ECANCELED : 0;
 }
 
 static int commit_single(struct attempt *a, const char *base_etag, bool first,
@@ -607,7 +621,9 @@ static int commit_single(struct attempt *a, const char *base_etag, bool first,
 	void *mem;
 	int err;
 
-	publish_hook(x, a->key, first);
+	err = publish_point(x, a->key, first);
+	if (err)
+		return err;
 	if (!x->o->conditions.put) {
 		err = head_check(x->c, a->key, base_etag, res);
 		if (err)
@@ -657,9 +673,10 @@ static int commit_multipart(struct attempt *a, const char *base_etag,
 					 "the base object changed during the upload");
 		err = CONFLICT;
 	}
+	if (!err)
+		err = publish_point(x, a->key, first);
 	if (err)
 		goto out_abort;
-	publish_hook(x, a->key, first);
 	if (!x->o->conditions.complete) {
 		err = head_check(x->c, a->key, base_etag, res);
 		if (err)
@@ -724,26 +741,46 @@ void commit_result_free(struct commit_result *r)
 	r->key = NULL;
 }
 
-/* Is the object at key this commit, published by an earlier attempt? */
-static bool own_commit_landed(struct s3_client *c, const char *key,
-			      const struct commit_opts *o, struct commit_result *out)
+enum own_commit {
+	OWN_NOT,	/* another writer's object, or none */
+	OWN_THIS,	/* this very commit, published by an attempt whose answer was lost */
+	OWN_EARLIER,	/* an earlier attempt of this writer since its base */
+};
+
+/*
+ * Whose is the object at key?  Its tag (COMMIT_TAG_META) says: this
+ * commit's own tag, or the same writer session's (o->own_session, the
+ * tag's prefix up to and including '-').  For OWN_THIS, out->etag is
+ * set; for OWN_EARLIER, *etag and *size describe that object.
+ */
+static enum own_commit own_commit_landed(struct s3_client *c, const char *key,
+					 const struct commit_opts *o,
+					 struct commit_result *out,
+					 char *etag, uint64_t *size)
 {
+	enum own_commit own = OWN_NOT;
 	struct s3_object obj;
 	struct s3_result res;
 	const char *tag;
-	bool ours;
 
 	if (s3_head(c, key, &obj, &res))
-		return false;
+		return OWN_NOT;
 	tag = s3_object_meta(&obj, COMMIT_TAG_META);
-	ours = tag && !strcmp(tag, o->own_commit_tag);
-	if (ours) {
+	if (tag && !strcmp(tag, o->own_commit_tag)) {
+		own = OWN_THIS;
 		snprintf(out->etag, sizeof(out->etag), "%s", obj.etag);
 		log_info("commit %s: already published by an earlier attempt of this commit (ETag %s)",
 			 key, obj.etag);
+	} else if (tag && o->own_session && o->own_session[0] &&
+		   !strncmp(tag, o->own_session, strlen(o->own_session))) {
+		own = OWN_EARLIER;
+		snprintf(etag, S3_ETAG_MAX, "%s", obj.etag);
+		*size = obj.size;
+		log_info("commit %s: the object is this writer's earlier attempt (ETag %s): committing on top of it",
+			 key, obj.etag);
 	}
 	s3_object_free(&obj);
-	return ours;
+	return own;
 }
 
 int commit_object(struct s3_client *c, const char *key,
@@ -779,8 +816,33 @@ int commit_object(struct s3_client *c, const char *key,
 		return err;
 
 	err = commit_to(&x, key, src->base_etag, true, true, res);
-	if (err == CONFLICT && o->own_commit_tag && own_commit_landed(c, key, o, out))
-		err = 0;
+	if (err == CONFLICT && o->own_commit_tag) {
+		char etag[S3_ETAG_MAX];
+		uint64_t size;
+
+		switch (own_commit_landed(c, key, o, out, etag, &size)) {
+		case OWN_THIS:
+			err = 0;
+			break;
+		case OWN_EARLIER: {
+			/*
+			 * Our own version is the base now.  Its bytes outside
+			 * the dirty ranges are the old base's: the ranges only
+			 * grow until a commit succeeds.
+			 */
+			struct commit_source rebased = *src;
+			struct commit_opts once = *o;
+
+			rebased.base_etag = etag;
+			rebased.base_size = size;
+			once.own_session = NULL;	/* once */
+			free(x.dirty);
+			return commit_object(c, key, &rebased, &once, out, res);
+		}
+		case OWN_NOT:
+			break;
+		}
+	}
 	if (err != CONFLICT)
 		goto out;
 

@@ -114,6 +114,21 @@ struct commit_opts {
 	 * is success, not a conflict.
 	 */
 	const char *own_commit_tag;
+	/*
+	 * The prefix (up to and including '-') that every attempt of this
+	 * writer since its base has in its tag, or NULL.  An object carrying
+	 * it but not own_commit_tag is this writer's earlier attempt, which
+	 * failed after publishing: the commit goes on top of it (its ETag
+	 * becomes the base), not to a conflict name.
+	 */
+	const char *own_session;
+	/*
+	 * Not NULL: set (to non-zero, by another thread) when the kernel
+	 * cancels the commit.  Parts not yet sent are not sent, and nothing
+	 * is published after that (-ECANCELED); a request already publishing
+	 * ends, and its outcome stands.
+	 */
+	const int *cancel;
 };
 
 #define COMMIT_TAG_META		"s3f-commit"

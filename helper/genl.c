@@ -60,6 +60,7 @@ static struct nla_policy s3f_nl_policy[S3F_ATTR_MAX + 1] = {
 	[S3F_ATTR_NEW_KEY]		= { .type = NLA_STRING },
 	[S3F_ATTR_TARGET]		= { .type = NLA_STRING },
 	[S3F_ATTR_COMMIT_ID]		= { .type = NLA_U64 },
+	[S3F_ATTR_COMMIT_SESSION]	= { .type = NLA_U64 },
 };
 
 static void set_buffers(struct nl_sock *sock)

@@ -240,6 +240,12 @@ static void op_mount(struct s3f_nl *nl, struct job *job)
 		nlmsg_free(msg);
 		msg = NULL;
 	}
+	/* where written data waits: the kernel reports its room (statfs) */
+	if (msg && !err && job->mp.rw && staging_mkdir(staging_dir_of(job->mp.staging)) == 0 &&
+	    nla_put_string(msg, S3F_ATTR_STAGE, staging_dir_of(job->mp.staging))) {
+		nlmsg_free(msg);
+		msg = NULL;
+	}
 	s3f_nl_reply(nl, job->id, err, msg);
 }
 

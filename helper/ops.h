@@ -18,6 +18,8 @@
 
 struct job {
 	struct job *next;		/* work queue link */
+	struct job **prev_running, *next_running;	/* while a worker runs it */
+	int cancel;			/* the kernel sent CANCEL (atomic) */
 	uint8_t cmd;
 	uint64_t id;
 	struct mount_params mp;
@@ -34,6 +36,7 @@ struct job {
 	bool has_size, has_base_size;
 	uint32_t flags;
 	uint64_t commit_id;		/* COMMIT: 0 when absent */
+	uint64_t commit_session;	/* COMMIT: 0 when absent */
 	uint8_t type;
 	bool has_type;
 	struct wops_meta meta;

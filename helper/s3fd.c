@@ -148,12 +148,14 @@ static int parse_args(int argc, char **argv, struct s3fd_opts *o)
 /*
  * The work queue: the netlink thread parses upcalls into jobs, workers
  * run them (S3 requests block) and send the replies.  queue.lock guards
- * every field; a job belongs to the queue until a worker takes it.
+ * every field; a job belongs to the queue until a worker takes it, and
+ * is on the running list while the worker runs it (so a CANCEL finds it).
  */
 static struct {
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
 	struct job *head, **tail;
+	struct job *running;
 	bool stopping;
 	struct s3f_nl *nl;
 } queue = {
@@ -188,10 +190,53 @@ static void *worker_main(void *arg)
 		queue.head = job->next;
 		if (!queue.head)
 			queue.tail = &queue.head;
+		job->next_running = queue.running;
+		if (queue.running)
+			queue.running->prev_running = &job->next_running;
+		job->prev_running = &queue.running;
+		queue.running = job;
 		pthread_mutex_unlock(&queue.lock);
 
 		job_run(queue.nl, job);
+
+		pthread_mutex_lock(&queue.lock);
+		*job->prev_running = job->next_running;
+		if (job->next_running)
+			job->next_running->prev_running = job->prev_running;
+		pthread_mutex_unlock(&queue.lock);
 		job_free(job);
+	}
+}
+
+/*
+ * CANCEL of upcall id: a job still queued is dropped and answered
+ * ECANCELED; a running one is told to stop where it safely can (a
+ * commit: before publishing) and answers as usual.
+ */
+static void queue_cancel(struct s3f_nl *nl, uint64_t id)
+{
+	struct job **pp, *job, *found = NULL;
+
+	pthread_mutex_lock(&queue.lock);
+	for (pp = &queue.head; (job = *pp); pp = &job->next) {
+		if (job->id == id) {
+			*pp = job->next;
+			if (queue.tail == &job->next)
+				queue.tail = pp;
+			found = job;
+			break;
+		}
+	}
+	if (!found) {
+		for (job = queue.running; job; job = job->next_running)
+			if (job->id == id)
+				__atomic_store_n(&job->cancel, 1, __ATOMIC_RELEASE);
+	}
+	pthread_mutex_unlock(&queue.lock);
+	if (found) {
+		log_info("upcall %" PRIu64 " cancelled before it started", id);
+		s3f_nl_reply(nl, id, -ECANCELED, NULL);
+		job_free(found);
 	}
 }
 
@@ -250,6 +295,10 @@ static void handle_upcall(struct s3f_nl *nl, uint8_t cmd, struct nlattr **attrs,
 		log_debug("ping %" PRIu64, id);
 		err = 0;
 		break;
+	case S3F_CMD_CANCEL:
+		log_info("upcall %" PRIu64 ": cancelled by the kernel", id);
+		queue_cancel(nl, id);
+		return;		/* a CANCEL is not answered itself */
 	case S3F_CMD_MOUNT:
 	case S3F_CMD_LOOKUP:
 	case S3F_CMD_READDIR:

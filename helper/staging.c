@@ -44,6 +44,11 @@ const char *staging_default(void)
 	return dir;
 }
 
+const char *staging_dir_of(const char *mount_staging)
+{
+	return mount_staging && mount_staging[0] ? mount_staging : staging_default();
+}
+
 int staging_mkdir(const char *dir)
 {
 	char *p, *slash;

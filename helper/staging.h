@@ -17,6 +17,8 @@
 /* The directory used when a mount names none (s3fd --staging). */
 int staging_set_default(const char *dir);
 const char *staging_default(void);
+/* A mount's staging directory: its staging= option, else the default. */
+const char *staging_dir_of(const char *mount_staging);
 
 /* mkdir -p dir, the last component mode 0700.  0 or -errno. */
 int staging_mkdir(const char *dir);

@@ -183,6 +183,8 @@ int wjob_parse(struct s3f_nl *nl, struct job *job, struct nlattr **attrs)
 		job->flags = nla_get_u32(attrs[S3F_ATTR_FLAGS]);
 	if (attrs[S3F_ATTR_COMMIT_ID])
 		job->commit_id = nla_get_u64(attrs[S3F_ATTR_COMMIT_ID]);
+	if (attrs[S3F_ATTR_COMMIT_SESSION])
+		job->commit_session = nla_get_u64(attrs[S3F_ATTR_COMMIT_SESSION]);
 	if (attrs[S3F_ATTR_TYPE]) {
 		job->has_type = true;
 		job->type = nla_get_u8(attrs[S3F_ATTR_TYPE]);
@@ -254,8 +256,7 @@ static void reply_etag(struct s3f_nl *nl, struct job *job, int err,
 
 static const char *job_staging_dir(const struct job *job)
 {
-	return job->mp.staging && job->mp.staging[0] ? job->mp.staging :
-						       staging_default();
+	return staging_dir_of(job->mp.staging);
 }
 
 /* ---- staging files ---- */
@@ -274,6 +275,11 @@ static void op_stage_open(struct s3f_nl *nl, struct job *job)
 		s3f_nl_reply(nl, job->id, fd, NULL);
 		return;
 	}
+	/* the file's owner pays for it: quotas on the staging file system */
+	if (job->meta.has_uid && job->meta.has_gid &&
+	    fchown(fd, job->meta.uid, job->meta.gid))
+		log_debug("mount %u: staging file %s: chown %u:%u: %s", job->mp.id,
+			  path, job->meta.uid, job->meta.gid, strerror(errno));
 	msg = s3f_nl_msg(nl, S3F_CMD_REPLY);
 	if (!msg || nla_put_u32(msg, S3F_ATTR_FD, fd) ||
 	    nla_put_string(msg, S3F_ATTR_STAGE, path)) {
@@ -357,6 +363,8 @@ static void op_commit(struct s3f_nl *nl, struct job *job, struct mount_entry *me
 		.meta = job->meta,
 		.fail_on_conflict = job->flags & S3F_COMMIT_FAIL_ON_CONFLICT,
 		.commit_id = job->commit_id,
+		.commit_session = job->commit_session,
+		.cancel = &job->cancel,
 	};
 	struct commit_result out = { 0 };
 	struct nl_msg *msg = NULL;

@@ -455,9 +455,11 @@ int wops_commit(struct s3_client *c, const char *key,
 		.put = &put,
 		.on_conflict = req->fail_on_conflict ? COMMIT_FAIL : COMMIT_KEEP_BOTH,
 		.conditions = req->conditions,
+		.cancel = req->cancel,
 	};
 	const char *path = req->stage ? req->stage : "/dev/zero";
 	struct wops_meta_kv kv;
+	char session[24];
 	int err;
 
 	if (req->data) {
@@ -480,7 +482,15 @@ int wops_commit(struct s3_client *c, const char *key,
 		return err;
 	}
 	wops_meta_kv(&req->meta, &kv);
-	if (req->commit_id) {
+	if (req->commit_id && req->commit_session) {
+		/* "SESSION-ID": a retry is recognised by both, a rebase by the first */
+		snprintf(kv.val[kv.n], WOPS_META_LEN, "%016" PRIx64 "-%016" PRIx64,
+			 req->commit_session, req->commit_id);
+		snprintf(session, sizeof(session), "%016" PRIx64 "-", req->commit_session);
+		o.own_commit_tag = kv.val[kv.n];
+		o.own_session = session;
+		meta_add(&kv, COMMIT_TAG_META);
+	} else if (req->commit_id) {
 		snprintf(kv.val[kv.n], WOPS_META_LEN, "%016" PRIx64, req->commit_id);
 		o.own_commit_tag = kv.val[kv.n];
 		meta_add(&kv, COMMIT_TAG_META);

@@ -28,7 +28,7 @@ struct wops_meta {
 };
 
 #define WOPS_META_MAX	7	/* the six s3fs ones and s3f-commit */
-#define WOPS_META_LEN	32	/* "-9223372036.854775808" fits */
+#define WOPS_META_LEN	40	/* "-9223372036.854775808", a commit tag fit */
 
 /* The header values of m: x-amz-meta-mode|uid|gid|mtime|atime|ctime. */
 struct wops_meta_kv {
@@ -123,6 +123,9 @@ struct wops_commit_req {
 	 * commit resent after a helper crash knows its own upload.
 	 */
 	uint64_t commit_id;
+	/* Not 0: the tag is "SESSION-ID" (commit.h, own_session). */
+	uint64_t commit_session;
+	const int *cancel;		/* commit_opts.cancel */
 };
 
 /*

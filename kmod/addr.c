@@ -43,6 +43,7 @@ static struct s3f_read *s3f_read_alloc(struct inode *inode, loff_t pos,
 	rd = kzalloc(struct_size(rd, folios, max_folios), GFP_KERNEL);
 	if (!rd)
 		return NULL;
+	s3f_sb_calls(inode->i_sb, 1);	/* umount waits until it ends */
 	rd->inode = inode;
 	rd->pos = pos;
 	spin_lock(&S3F_I(inode)->lock);
@@ -102,7 +103,8 @@ static bool s3f_read_retry(struct s3f_read *rd)
 
 void s3f_read_done(struct s3f_read *rd, int error)
 {
-	struct s3f_sb_info *sbi = S3F_SB(rd->inode->i_sb);
+	struct super_block *sb = rd->inode->i_sb;
+	struct s3f_sb_info *sbi = S3F_SB(sb);
 	loff_t end = rd->filled;
 	unsigned int i;
 
@@ -137,6 +139,7 @@ void s3f_read_done(struct s3f_read *rd, int error)
 		folio_unlock(folio);
 	}
 	kfree(rd);
+	s3f_sb_calls(sb, -1);
 }
 
 static void s3f_read_submit(struct s3f_read *rd)
@@ -327,23 +330,24 @@ again:
 		return 0;
 	}
 
-	/* the read unlocks the folio when done; wait for that */
+	/* the read unlocks the folio, when done or at once on failure */
 	err = s3f_read_folio(file, folio);
-	if (!err) {
-		folio_lock(folio);
-		if (folio->mapping != mapping) {	/* truncated meanwhile */
-			folio_unlock(folio);
-			folio_put(folio);
-			goto again;
-		}
-		if (!folio_test_uptodate(folio))
-			err = -EIO;
-	}
 	if (err) {
+		folio_put(folio);
+		return err;
+	}
+	folio_lock(folio);
+	if (folio->mapping != mapping) {	/* truncated meanwhile */
 		folio_unlock(folio);
 		folio_put(folio);
+		goto again;
 	}
-	return err;
+	if (!folio_test_uptodate(folio)) {
+		folio_unlock(folio);
+		folio_put(folio);
+		return -EIO;
+	}
+	return 0;
 }
 
 static int s3f_write_end(struct file *file, struct address_space *mapping,
@@ -361,9 +365,15 @@ static int s3f_write_end(struct file *file, struct address_space *mapping,
 		}
 		folio_mark_uptodate(folio);
 	}
+	/*
+	 * Dirty first, then the size: a commit that sees the new size finds
+	 * the page dirty (s3f_commit_prepare), never a hole past the bytes
+	 * it stages.
+	 */
+	folio_mark_dirty(folio);
+	smp_wmb();
 	if (pos + copied > i_size_read(inode))
 		i_size_write(inode, pos + copied);
-	folio_mark_dirty(folio);
 out:
 	folio_unlock(folio);
 	folio_put(folio);
@@ -430,16 +440,30 @@ static int s3f_writepages(struct address_space *mapping,
 			s3f_schedule_stage(mapping->host);
 		return 0;
 	}
-	/* a commit reads the staging file: background writeback waits its turn */
+	/*
+	 * A commit's snapshot holds stage_sem briefly: background writeback
+	 * comes back later.  While the helper reads the staging file for a
+	 * COMMIT it is frozen: the pages stay dirty, for the next commit
+	 * (fsync and sync commit after writeback, and stage them then).
+	 * Writeback never waits for the helper.
+	 */
 	if (wbc->sync_mode == WB_SYNC_NONE) {
 		if (!down_read_trylock(&si->stage_sem))
 			return 0;
-	} else {
-		down_read(&si->stage_sem);
+	} else if (down_read_killable(&si->stage_sem)) {
+		return -EINTR;
 	}
-	err = write_cache_pages(mapping, wbc, s3f_stage_one, NULL);
+	err = 0;
+	if (!READ_ONCE(si->inflight))
+		err = s3f_stage_range(mapping, wbc);
 	up_read(&si->stage_sem);
 	return err;
+}
+
+/* Stage the dirty pages @wbc names.  Caller holds stage_sem, thawed. */
+int s3f_stage_range(struct address_space *mapping, struct writeback_control *wbc)
+{
+	return write_cache_pages(mapping, wbc, s3f_stage_one, NULL);
 }
 
 const struct address_space_operations s3f_aops = {

@@ -27,6 +27,8 @@
 #include "s3f.h"
 
 #define S3F_PREFETCH	64	/* metadata LOOKUPs in flight per readdir */
+/* A listing stops after this many pages (of 1000 keys): 16M entries. */
+#define S3F_DIR_MAX_PAGES	16384
 
 struct s3f_dirent {
 	struct s3f_attrs attrs;
@@ -120,10 +122,26 @@ static int s3f_dir_index(struct s3f_dir_list *dl)
 }
 
 /*
- * Give @de a dentry and inode under @parent unless it has one, or
- * refresh the inode it has.  Caller holds the parent's i_rwsem (shared).
+ * The metadata prefetch of a directory's listed files.  The batch is
+ * shared by the prefetching task and each LOOKUP in flight (kref): a
+ * waiter killed before its LOOKUPs end leaves them the batch to end.
  */
-/* Fetch @inode's metadata in the background, if it needs it. */
+static void s3f_prefetch_release(struct kref *ref)
+{
+	struct s3f_prefetch *pf = container_of(ref, struct s3f_prefetch, ref);
+	unsigned int i;
+
+	for (i = 0; i < pf->nr; i++)
+		iput(pf->inodes[i]);
+	kvfree(pf->inodes);
+	kfree(pf);
+}
+
+void s3f_prefetch_put(struct s3f_prefetch *pf)
+{
+	kref_put(&pf->ref, s3f_prefetch_release);
+}
+
 /*
  * One readdir is one look at the directory: what it fetched is trusted
  * for ttl from its end, so the stat(2)s that follow a long prefetch do
@@ -133,7 +151,8 @@ static void s3f_prefetch_end(struct s3f_prefetch *pf)
 {
 	unsigned int i;
 
-	wait_event(pf->wq, !atomic_read(&pf->pending));
+	if (wait_event_killable(pf->wq, !atomic_read(&pf->pending)))
+		return;
 	for (i = 0; i < pf->nr; i++) {
 		struct s3f_inode *si;
 
@@ -142,22 +161,20 @@ static void s3f_prefetch_end(struct s3f_prefetch *pf)
 		if (si->attr_time && si->meta_checked)
 			si->attr_time = jiffies;
 		spin_unlock(&si->lock);
-		iput(pf->inodes[i]);
 	}
-	kvfree(pf->inodes);
 }
 
 /*
  * @dentry's file needs its metadata (meta=stat): fetch it for every
- * sibling that needs it too, in parallel, and wait.  One caller per
- * directory at a time; a concurrent one returns at once and looks up
- * its own.
+ * sibling that needs it too, in parallel, and wait (killably).  One
+ * caller per directory at a time; a concurrent one returns at once and
+ * looks up its own.
  */
 void s3f_prefetch_siblings(struct dentry *dentry)
 {
 	struct dentry *parent = dget_parent(dentry), *child;
 	struct s3f_inode *pi = S3F_I(d_inode(parent));
-	struct s3f_prefetch pf = { .pending = ATOMIC_INIT(0) };
+	struct s3f_prefetch *pf;
 	struct inode *inode;
 	unsigned int n = 0, cap;
 
@@ -168,9 +185,15 @@ void s3f_prefetch_siblings(struct dentry *dentry)
 		n++;
 	spin_unlock(&parent->d_lock);
 	cap = n;
-	pf.inodes = kvmalloc_array(max(n, 1U), sizeof(*pf.inodes), GFP_KERNEL);
-	if (!pf.inodes)
+	pf = kzalloc(sizeof(*pf), GFP_KERNEL);
+	if (!pf)
 		goto out_clear;
+	kref_init(&pf->ref);
+	atomic_set(&pf->pending, 0);
+	init_waitqueue_head(&pf->wq);
+	pf->inodes = kvmalloc_array(max(n, 1U), sizeof(*pf->inodes), GFP_KERNEL);
+	if (!pf->inodes)
+		goto out_put;
 	/*
 	 * Under the child's d_lock its inode is stable and referenced by
 	 * the dentry: ihold() is safe (igrab() would take i_lock, which
@@ -185,18 +208,23 @@ void s3f_prefetch_siblings(struct dentry *dentry)
 		inode = d_inode(child);
 		if (inode && !S_ISDIR(inode->i_mode) && s3f_stat_needs_meta(inode)) {
 			ihold(inode);
-			pf.inodes[n++] = inode;
+			pf->inodes[n++] = inode;
 		}
 		spin_unlock(&child->d_lock);
 	}
 	spin_unlock(&parent->d_lock);
 
-	init_waitqueue_head(&pf.wq);
-	for (pf.nr = 0; pf.nr < n; pf.nr++) {
-		wait_event(pf.wq, atomic_read(&pf.pending) < S3F_PREFETCH);
-		s3f_op_lookup_start(pf.inodes[pf.nr], &pf);
+	for (pf->nr = 0; pf->nr < n; pf->nr++) {
+		if (wait_event_killable(pf->wq, atomic_read(&pf->pending) < S3F_PREFETCH))
+			break;
+		s3f_op_lookup_start(pf->inodes[pf->nr], pf);
 	}
-	s3f_prefetch_end(&pf);
+	/* the ones not started are dropped with the batch */
+	for (; n > pf->nr; n--)
+		iput(pf->inodes[n - 1]);
+	s3f_prefetch_end(pf);
+out_put:
+	s3f_prefetch_put(pf);
 out_clear:
 	clear_bit(S3F_PREFETCHING, &pi->flags);
 out_dput:
@@ -236,8 +264,7 @@ static bool s3f_prime_dentry(struct dentry *parent, struct s3f_dirent *de)
 
 	key = s3f_child_key(d_inode(parent), de->name, de->len,
 			    de->attrs.type == S3F_TYPE_DIR);
-	inode = key ? s3f_new_inode(parent->d_sb, key, &de->attrs) :
-		      ERR_PTR(-ENOMEM);
+	inode = key ? s3f_iget(parent->d_sb, key, &de->attrs) : ERR_PTR(-ENOMEM);
 	kfree(key);
 	if (IS_ERR(inode)) {
 		d_lookup_done(dentry);
@@ -283,23 +310,65 @@ static int s3f_collect_local(struct inode *dir, struct s3f_collect *c)
 	return err;
 }
 
+/*
+ * Every listing page of the directory.  The helper's continuation tokens
+ * are not trusted to end: a token seen twice in a row, a listing past
+ * S3F_DIR_MAX_PAGES pages, or a fatal signal stops it.
+ */
+static int s3f_dir_list_all(struct inode *dir, struct s3f_collect *c)
+{
+	char *token = NULL, *prev = NULL;
+	unsigned int pages = 0;
+	int err;
+
+	do {
+		if (fatal_signal_pending(current)) {
+			err = -EINTR;
+			break;
+		}
+		if (++pages > S3F_DIR_MAX_PAGES) {
+			pr_warn_ratelimited("%s: listing stopped after %u pages\n",
+					    S3F_I(dir)->key, S3F_DIR_MAX_PAGES);
+			err = -EFBIG;
+			break;
+		}
+		kfree(prev);
+		prev = token ? kstrdup(token, GFP_KERNEL) : NULL;
+		if (token && !prev) {
+			err = -ENOMEM;
+			break;
+		}
+		err = s3f_op_readdir(dir->i_sb, S3F_I(dir)->key, &token,
+				     s3f_collect_entry, c);
+		if (!err && token && prev && !strcmp(token, prev)) {
+			pr_warn_ratelimited("%s: the helper repeats a listing token\n",
+					    S3F_I(dir)->key);
+			err = -EIO;
+		}
+	} while (!err && token);
+	kfree(prev);
+	kfree(token);
+	return err;
+}
+
 static int s3f_dir_load(struct file *file, struct s3f_dir_list *dl)
 {
 	struct inode *dir = file_inode(file);
-	struct s3f_collect c = { .dl = dl, .dir_key = S3F_I(dir)->key };
+	struct rw_semaphore *rename_sem = &S3F_SB(dir->i_sb)->rename_sem;
+	struct s3f_collect c = { .dl = dl };
 	unsigned long start = jiffies | 1;
 	bool complete = true;
-	char *token = NULL;
 	unsigned int i;
 	int err;
 
 	s3f_dir_list_free(dl);
-	do {
-		err = s3f_op_readdir(dir->i_sb, S3F_I(dir)->key, &token,
-				     s3f_collect_entry, &c);
-		if (err)
-			goto out_free;
-	} while (token);
+	/* the directory's key must not change between listing and filing */
+	if (down_read_killable(rename_sem))
+		return -EINTR;
+	c.dir_key = S3F_I(dir)->key;
+	err = s3f_dir_list_all(dir, &c);
+	if (err)
+		goto out_free;
 	err = s3f_collect_local(dir, &c);
 	if (!err)
 		err = s3f_dir_index(dl);
@@ -308,12 +377,13 @@ static int s3f_dir_load(struct file *file, struct s3f_dir_list *dl)
 	for (i = 0; i < dl->count; i++)
 		if (!s3f_prime_dentry(file->f_path.dentry, dl->index[i]))
 			complete = false;
+	up_read(rename_sem);
 	/* every entry has a dentry now, as of the listing's start */
 	WRITE_ONCE(S3F_I(dir)->complete_time, complete ? start : 0);
 	return 0;
 
 out_free:
-	kfree(token);
+	up_read(rename_sem);
 	s3f_dir_list_free(dl);
 	return err;
 }

@@ -58,8 +58,14 @@ static void s3f_write_behind(struct inode *inode, ssize_t written)
 static ssize_t s3f_file_write_iter(struct kiocb *iocb, struct iov_iter *from)
 {
 	struct inode *inode = file_inode(iocb->ki_filp);
-	loff_t end = iocb->ki_pos + iov_iter_count(from);
+	size_t count = iov_iter_count(from);
+	loff_t end = iocb->ki_pos + count;
 	ssize_t ret;
+
+	/* what cannot be staged is refused now, not lost at the commit */
+	ret = s3f_stage_space(inode->i_sb, count);
+	if (ret)
+		return ret;
 
 	/*
 	 * A big file wants its staging file now, so that writeback can
@@ -112,13 +118,17 @@ static int s3f_file_flush(struct file *file, fl_owner_t id)
 	return 0;
 }
 
-/* The last writer is gone and nothing is left to commit: drop the staging file. */
+/*
+ * The last writer is gone and nothing is left to commit: drop the
+ * staging file.  (Killed meanwhile: the next commit or the eviction
+ * drops it.)
+ */
 static int s3f_file_release(struct inode *inode, struct file *file)
 {
 	if ((file->f_mode & FMODE_WRITE) &&
 	    atomic_read(&inode->i_writecount) == 1 &&
-	    !s3f_inode_dirty(inode) && READ_ONCE(S3F_I(inode)->stage)) {
-		mutex_lock(&S3F_I(inode)->commit_mutex);
+	    !s3f_inode_dirty(inode) && READ_ONCE(S3F_I(inode)->stage) &&
+	    !s3f_commit_lock(inode)) {
 		if (!s3f_inode_dirty(inode))
 			s3f_stage_release(inode);
 		mutex_unlock(&S3F_I(inode)->commit_mutex);

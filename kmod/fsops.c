@@ -6,6 +6,7 @@
  * netlink message.
  */
 #include <linux/file.h>
+#include <linux/namei.h>
 #include <linux/random.h>
 #include <linux/sched.h>
 #include <linux/slab.h>
@@ -47,21 +48,53 @@ static struct sk_buff *s3f_fs_request(struct super_block *sb,
 struct s3f_mount_reply {
 	char *errmsg;
 	size_t errlen;
+	struct path *staging_dir;
 };
 
-/* A failed MOUNT's reply says why (ERRMSG): keep it for the mount log. */
+/*
+ * A failed MOUNT's reply says why (ERRMSG): keep it for the mount log.
+ * A read-write mount's names the staging directory (STAGE): a directory
+ * of another file system, found as the helper sees it (we run in its
+ * sendmsg).
+ */
 static int s3f_mount_on_reply(struct s3f_req *req, struct genl_info *info)
 {
 	struct s3f_mount_reply *r = req->priv;
+	char *p, *dir;
+	int err;
 
-	if (info->attrs[S3F_ATTR_ERRMSG])
+	if (info->attrs[S3F_ATTR_ERRMSG]) {
 		nla_strscpy(r->errmsg, info->attrs[S3F_ATTR_ERRMSG], r->errlen);
-	return req->error;
+		for (p = r->errmsg; *p; p++)	/* it goes to logs and terminals */
+			if (*p < ' ' || *p > '~')
+				*p = '?';
+	}
+	if (req->error || !info->attrs[S3F_ATTR_STAGE])
+		return req->error;
+	if (current->tgid != s3f_helper_pid())
+		return -EBADMSG;
+	dir = nla_strdup(info->attrs[S3F_ATTR_STAGE], GFP_KERNEL);
+	if (!dir)
+		return -ENOMEM;
+	err = dir[0] == '/' ? kern_path(dir, LOOKUP_DIRECTORY, r->staging_dir) : -EINVAL;
+	kfree(dir);
+	if (err)
+		return -EBADMSG;
+	if (r->staging_dir->dentry->d_sb->s_magic == S3F_MAGIC) {
+		path_put(r->staging_dir);
+		memset(r->staging_dir, 0, sizeof(*r->staging_dir));
+		return -EBADMSG;
+	}
+	return 0;
 }
 
 int s3f_op_mount(struct super_block *sb, char *errmsg, size_t errlen)
 {
-	struct s3f_mount_reply r = { .errmsg = errmsg, .errlen = errlen };
+	struct s3f_mount_reply r = {
+		.errmsg = errmsg,
+		.errlen = errlen,
+		.staging_dir = &S3F_SB(sb)->staging_dir,
+	};
 	struct s3f_req *req;
 	struct sk_buff *msg;
 	void *hdr;
@@ -85,20 +118,26 @@ out_put:
 
 /* ---- attributes (LOOKUP replies and READDIR entries) ---- */
 
+/* Attributes of one key; -EBADMSG when the helper sent nonsense. */
 static int s3f_parse_attrs(struct nlattr **tb, struct s3f_attrs *a)
 {
 	memset(a, 0, sizeof(*a));
 	if (!tb[S3F_ATTR_TYPE])
-		return -EPROTO;
+		return -EBADMSG;
 	a->type = nla_get_u8(tb[S3F_ATTR_TYPE]);
 	if (tb[S3F_ATTR_SIZE])
 		a->size = nla_get_u64(tb[S3F_ATTR_SIZE]);
 	if (a->size > MAX_LFS_FILESIZE)
-		return -EFBIG;
+		return -EBADMSG;	/* S3 objects end at 5 TiB */
 	if (tb[S3F_ATTR_MTIME_NS])
 		a->mtime_ns = nla_get_s64(tb[S3F_ATTR_MTIME_NS]);
-	if (tb[S3F_ATTR_ETAG])
+	if (tb[S3F_ATTR_ETAG]) {
 		nla_strscpy(a->etag, tb[S3F_ATTR_ETAG], sizeof(a->etag));
+		if (!s3f_etag_valid(a->etag))
+			return -EBADMSG;
+	} else if (a->type == S3F_TYPE_FILE) {
+		return -EBADMSG;	/* every object has one */
+	}
 	if (tb[S3F_ATTR_MODE] && tb[S3F_ATTR_UID] && tb[S3F_ATTR_GID]) {
 		a->has_meta = true;
 		a->mode = nla_get_u32(tb[S3F_ATTR_MODE]);
@@ -116,11 +155,12 @@ static int s3f_lookup_on_reply(struct s3f_req *req, struct genl_info *info)
 	if (req->error)
 		return req->error;
 	if (!info->attrs[S3F_ATTR_ENTRY])
-		return -EPROTO;
+		return -EBADMSG;
 	err = nla_parse_nested(tb, S3F_ATTR_MAX, info->attrs[S3F_ATTR_ENTRY],
 			       s3f_entry_policy, info->extack);
-	if (!err)
-		err = s3f_parse_attrs(tb, req->priv);
+	if (err)
+		return -EBADMSG;
+	err = s3f_parse_attrs(tb, req->priv);
 	if (!err)
 		((struct s3f_attrs *)req->priv)->meta_known = true;
 	return err;
@@ -178,6 +218,7 @@ static void s3f_lookup_async_done(struct s3f_req *req)
 {
 	struct s3f_lookup_async *la = req->priv;
 	struct inode *inode = la->inode;
+	struct super_block *sb = inode->i_sb;
 	struct s3f_prefetch *pf = la->pf;
 
 	if (!req->error) {
@@ -189,9 +230,11 @@ static void s3f_lookup_async_done(struct s3f_req *req)
 			S3F_I(inode)->attr_time = 0;	/* another type: look again */
 	}
 	iput(inode);
+	s3f_sb_calls(sb, -1);	/* umount waits for this, after the iput */
 	kfree(la);
 	if (atomic_dec_and_test(&pf->pending))
 		wake_up(&pf->wq);
+	s3f_prefetch_put(pf);
 }
 
 /* Start a LOOKUP of @inode's key; @pf counts it until it ends. */
@@ -225,9 +268,11 @@ void s3f_op_lookup_start(struct inode *inode, struct s3f_prefetch *pf)
 		goto out_free;
 	}
 	la->pf = pf;
+	kref_get(&pf->ref);
 	req->on_done = s3f_lookup_async_done;
 	genlmsg_end(msg, hdr);
 	atomic64_inc(&S3F_SB(inode->i_sb)->lookups);
+	s3f_sb_calls(inode->i_sb, 1);
 	atomic_inc(&pf->pending);
 	s3f_upcall_start(req, msg, S3F_UPCALL_TIMEOUT);
 	s3f_req_put(req);
@@ -263,19 +308,22 @@ static int s3f_readdir_on_reply(struct s3f_req *req, struct genl_info *info)
 			continue;
 		err = nla_parse_nested(tb, S3F_ATTR_MAX, nla, s3f_entry_policy,
 				       info->extack);
-		if (err)
-			return err;
-		if (!tb[S3F_ATTR_NAME])
-			return -EPROTO;
-		err = s3f_parse_attrs(tb, &attrs);
-		if (err)
-			return err;
+		if (err || !tb[S3F_ATTR_NAME])
+			return -EBADMSG;
+		if (s3f_parse_attrs(tb, &attrs)) {
+			pr_warn_ratelimited("listing entry \"%.200s\": malformed attributes from the helper, skipped\n",
+					    (char *)nla_data(tb[S3F_ATTR_NAME]));
+			continue;
+		}
 		err = ctx->fn(ctx->arg, nla_data(tb[S3F_ATTR_NAME]),
 			      strlen(nla_data(tb[S3F_ATTR_NAME])), &attrs);
 		if (err)
 			return err;
 	}
 	if (info->attrs[S3F_ATTR_TOKEN]) {
+		if (!nla_len(info->attrs[S3F_ATTR_TOKEN]) ||
+		    !*(char *)nla_data(info->attrs[S3F_ATTR_TOKEN]))
+			return -EBADMSG;	/* an empty token would list page one again */
 		ctx->token = nla_strdup(info->attrs[S3F_ATTR_TOKEN], GFP_KERNEL);
 		if (!ctx->token)
 			return -ENOMEM;
@@ -330,14 +378,14 @@ static int s3f_read_on_reply(struct s3f_req *req, struct genl_info *info)
 	if (req->error)
 		return req->error;
 	if (!info->attrs[S3F_ATTR_DATA_ADDR] || !info->attrs[S3F_ATTR_DATA_LEN])
-		return -EPROTO;
+		return -EBADMSG;
 	addr = nla_get_u64(info->attrs[S3F_ATTR_DATA_ADDR]);
 	len = nla_get_u64(info->attrs[S3F_ATTR_DATA_LEN]);
 	if (len > rd->len)
-		return -EPROTO;
+		return -EBADMSG;
 	/* the address means something only in the helper's own memory */
 	if (current->tgid != s3f_helper_pid())
-		return -EPERM;
+		return -EBADMSG;
 	return s3f_read_fill(rd, u64_to_user_ptr(addr), len);
 }
 
@@ -379,16 +427,18 @@ int s3f_op_read_start(struct super_block *sb, struct s3f_read *rd)
 /* Room for the mount parameters, two keys and a path. */
 #define S3F_WRITE_MSG_SIZE	(4 * S3F_MAX_KEY_LEN + PATH_MAX)
 
-/* Replies that carry the new object's ETAG. */
+/* Replies that carry the new object's ETAG (MKDIR, SYMLINK, RENAME). */
 static int s3f_etag_on_reply(struct s3f_req *req, struct genl_info *info)
 {
 	char *etag = req->priv;
 
-	if (req->error)
+	if (req->error || !etag)
 		return req->error;
-	if (etag && info->attrs[S3F_ATTR_ETAG])
-		nla_strscpy(etag, info->attrs[S3F_ATTR_ETAG], S3F_ETAG_MAX);
-	return 0;
+	etag[0] = '\0';	/* a directory's rename has none */
+	if (!info->attrs[S3F_ATTR_ETAG])
+		return 0;
+	nla_strscpy(etag, info->attrs[S3F_ATTR_ETAG], S3F_ETAG_MAX);
+	return s3f_etag_valid(etag) ? 0 : -EBADMSG;
 }
 
 /* Send a built request and wait for it; drops @req. */
@@ -452,28 +502,33 @@ static int s3f_stage_open_on_reply(struct s3f_req *req, struct genl_info *info)
 	if (req->error)
 		return req->error;
 	if (!info->attrs[S3F_ATTR_FD] || !info->attrs[S3F_ATTR_STAGE])
-		return -EPROTO;
+		return -EBADMSG;
 	if (current->tgid != s3f_helper_pid())
-		return -EPERM;
+		return -EBADMSG;
 	file = fget(nla_get_u32(info->attrs[S3F_ATTR_FD]));
 	if (!file)
-		return -EBADF;
-	if (!S_ISREG(file_inode(file)->i_mode) || (file->f_flags & O_APPEND) ||
-	    (file->f_mode & (FMODE_READ | FMODE_WRITE)) != (FMODE_READ | FMODE_WRITE)) {
-		fput(file);
-		return -EBADF;
-	}
+		return -EBADMSG;
 	r->path = nla_strdup(info->attrs[S3F_ATTR_STAGE], GFP_KERNEL);
 	if (!r->path) {
 		fput(file);
 		return -ENOMEM;
 	}
+	if (!s3f_stage_file_ok(file, r->path)) {
+		kfree(r->path);
+		r->path = NULL;
+		fput(file);
+		return -EBADMSG;
+	}
 	r->file = file;
 	return 0;
 }
 
+/*
+ * A staging file for @inode's @key, given to the inode's owner (UID,
+ * GID): its blocks count against that user's quota.
+ */
 int s3f_op_stage_open(struct super_block *sb, const char *key,
-		      struct file **file, char **path)
+		      struct inode *inode, struct file **file, char **path)
 {
 	struct s3f_stage_reply r = {};
 	struct s3f_req *req;
@@ -485,7 +540,10 @@ int s3f_op_stage_open(struct super_block *sb, const char *key,
 	if (!req)
 		return -ENOMEM;
 	msg = s3f_fs_request_size(sb, req, key, S3F_WRITE_MSG_SIZE, &hdr);
-	if (!msg) {
+	if (!msg ||
+	    nla_put_u32(msg, S3F_ATTR_UID, from_kuid_munged(&init_user_ns, inode->i_uid)) ||
+	    nla_put_u32(msg, S3F_ATTR_GID, from_kgid_munged(&init_user_ns, inode->i_gid))) {
+		nlmsg_free(msg);
 		s3f_req_put(req);
 		return -ENOMEM;
 	}
@@ -540,12 +598,19 @@ static int s3f_commit_on_reply(struct s3f_req *req, struct genl_info *info)
 	if (req->error)
 		return req->error;
 	if (!info->attrs[S3F_ATTR_ETAG])
-		return -EPROTO;
+		return -EBADMSG;
 	nla_strscpy(a->etag, info->attrs[S3F_ATTR_ETAG], sizeof(a->etag));
+	if (!s3f_etag_valid(a->etag))
+		return -EBADMSG;
 	if (info->attrs[S3F_ATTR_CONFLICT]) {
 		a->conflict = nla_strdup(info->attrs[S3F_ATTR_CONFLICT], GFP_KERNEL);
 		if (!a->conflict)
 			return -ENOMEM;
+		if (!s3f_conflict_key_valid(a->key, a->conflict)) {
+			kfree(a->conflict);
+			a->conflict = NULL;
+			return -EBADMSG;
+		}
 	}
 	if (info->attrs[S3F_ATTR_BYTES_UPLOADED])
 		a->uploaded = nla_get_u64(info->attrs[S3F_ATTR_BYTES_UPLOADED]);
@@ -575,7 +640,9 @@ static int s3f_put_commit(struct sk_buff *msg, struct s3f_commit_args *a)
 	    nla_put_s64(msg, S3F_ATTR_CTIME_NS, a->ctime_ns, S3F_ATTR_PAD) ||
 	    nla_put_u32(msg, S3F_ATTR_FLAGS,
 			a->fail_on_conflict ? S3F_COMMIT_FAIL_ON_CONFLICT : 0) ||
-	    nla_put_u64_64bit(msg, S3F_ATTR_COMMIT_ID, get_random_u64(), S3F_ATTR_PAD))
+	    nla_put_u64_64bit(msg, S3F_ATTR_COMMIT_ID, a->commit_id, S3F_ATTR_PAD) ||
+	    nla_put_u64_64bit(msg, S3F_ATTR_COMMIT_SESSION, a->commit_session,
+			      S3F_ATTR_PAD))
 		return -EMSGSIZE;
 	for (i = 0; i < a->nr_ext; i += n) {
 		n = min_t(unsigned int, a->nr_ext - i, S3F_EXTENTS_PER_ATTR);
@@ -585,26 +652,47 @@ static int s3f_put_commit(struct sk_buff *msg, struct s3f_commit_args *a)
 	return 0;
 }
 
-int s3f_op_commit(struct super_block *sb, struct s3f_commit_args *a)
+/*
+ * Commit @a.  Without @on_done (an inline commit: the bytes travel in
+ * the message), an ordinary upcall.  With it (a staged commit), the
+ * helper reads the staging file until it answers, so the request is
+ * never dropped unanswered: the wait ends at the deadline or on a fatal
+ * signal, the request goes on, and @on_done (req->priv is @a) runs when
+ * it ends, whoever is still waiting.
+ */
+int s3f_op_commit(struct super_block *sb, struct s3f_commit_args *a,
+		  void (*on_done)(struct s3f_req *req))
 {
+	/* uploads take time: two minutes and a second per MiB */
+	long timeout = S3F_COMMIT_TIMEOUT + (a->size >> 20) * HZ;
 	struct s3f_req *req;
 	struct sk_buff *msg;
 	void *hdr;
+	int err;
 
 	req = s3f_req_alloc(S3F_CMD_COMMIT, s3f_commit_on_reply, a);
-	if (!req)
-		return -ENOMEM;
-	msg = s3f_fs_request_size(sb, req, a->key, S3F_WRITE_MSG_SIZE +
-				  a->nr_ext * (sizeof(*a->ext) + 1) +
-				  (a->data ? nla_total_size(a->size) : 0), &hdr);
+	msg = req ? s3f_fs_request_size(sb, req, a->key, S3F_WRITE_MSG_SIZE +
+					a->nr_ext * (sizeof(*a->ext) + 1) +
+					(a->data ? nla_total_size(a->size) : 0),
+					&hdr) : NULL;
 	if (!msg || s3f_put_commit(msg, a)) {
+		/* @on_done runs once, whatever happens */
+		struct s3f_req failed = { .error = -ENOMEM, .priv = a };
+
 		nlmsg_free(msg);
-		s3f_req_put(req);
+		if (req)
+			s3f_req_put(req);
+		if (on_done)
+			on_done(&failed);
 		return -ENOMEM;
 	}
-	/* uploads take time: a minute and a second per MiB */
-	return s3f_fs_upcall(req, msg, hdr,
-			     S3F_COMMIT_TIMEOUT + (a->size >> 20) * HZ);
+	if (!on_done)
+		return s3f_fs_upcall(req, msg, hdr, timeout);
+	req->on_done = on_done;
+	genlmsg_end(msg, hdr);
+	err = s3f_upcall_keep(req, msg, timeout);
+	s3f_req_put(req);
+	return err;
 }
 
 int s3f_op_delete(struct super_block *sb, const char *key)

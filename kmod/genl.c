@@ -169,8 +169,8 @@ static int s3f_genl_reply(struct sk_buff *skb, struct genl_info *info)
 		return -EINVAL;
 
 	id = nla_get_u64(info->attrs[S3F_ATTR_REQ_ID]);
-	err = nla_get_u32(info->attrs[S3F_ATTR_ERRNO]);
-	return s3f_upcall_complete(id, -err, info);
+	err = s3f_reply_errno(nla_get_u32(info->attrs[S3F_ATTR_ERRNO]));
+	return s3f_upcall_complete(id, err, info);
 }
 
 static const struct genl_small_ops s3f_genl_ops[] = {
@@ -249,6 +249,27 @@ int s3f_genl_put_mount(struct sk_buff *msg, struct s3f_sb_info *sbi)
 int s3f_genl_send(struct net *net, u32 portid, struct sk_buff *msg)
 {
 	return genlmsg_unicast(net, msg, portid);
+}
+
+/*
+ * Ask the helper at @portid to stop working on request @id (it still
+ * answers it).  Best effort: a lost CANCEL costs time, not correctness.
+ */
+void s3f_genl_cancel(u32 portid, u64 id)
+{
+	struct sk_buff *msg;
+	void *hdr;
+
+	msg = genlmsg_new(NLMSG_GOODSIZE, GFP_KERNEL);
+	if (!msg)
+		return;
+	hdr = genlmsg_put(msg, 0, 0, &s3f_genl_family, 0, S3F_CMD_CANCEL);
+	if (!hdr || nla_put_u64_64bit(msg, S3F_ATTR_REQ_ID, id, S3F_ATTR_PAD)) {
+		nlmsg_free(msg);
+		return;
+	}
+	genlmsg_end(msg, hdr);
+	s3f_genl_send(&init_net, portid, msg);
 }
 
 /* Round trip through the helper; proves the request/reply path. */

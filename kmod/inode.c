@@ -53,24 +53,86 @@ void s3f_free_inode(struct inode *inode)
 }
 
 /*
- * Give the inode @key (a rename, or its creation).  The old key stays
- * allocated until the inode is freed: see struct s3f_inode.
+ * The inode table: one live inode per key per mount.  Inodes are hashed
+ * by their key (the mount's inode hash, iget5_locked), so a lookup, a
+ * listing or a create finds the inode that already holds a key, with
+ * its page cache, staging file and pending commit, even when no dentry
+ * leads to it any more.  An inode leaves the table's view when its key
+ * is no longer its own: unlinked, replaced by a rename (s3f_forget sets
+ * @unlinked), or found to be of another type in S3 (S3F_STALE); it is
+ * then never found again and goes when its last user does.  A key
+ * change (rename, conflict copy) re-hashes the inode under its new key.
  */
-int s3f_set_key(struct inode *inode, const char *key)
+static unsigned long s3f_key_hash(const char *key)
 {
-	struct s3f_inode *si = S3F_I(inode);
-	size_t len = strlen(key);
-	struct s3f_key *k;
+	return full_name_hash(NULL, key, strlen(key));
+}
 
-	k = kmalloc(sizeof(*k) + len + 1, GFP_KERNEL);
-	if (!k)
-		return -ENOMEM;
-	memcpy(k->name, key, len + 1);
+struct s3f_iget_args {
+	const char *key;
+	struct s3f_key *k;		/* taken by s3f_inode_set */
+};
+
+/* iget5 test, under the inode hash lock: the live inode of the key? */
+static int s3f_inode_test(struct inode *inode, void *data)
+{
+	struct s3f_iget_args *args = data;
+	struct s3f_inode *si = S3F_I(inode);
+
+	return !READ_ONCE(si->unlinked) && !test_bit(S3F_STALE, &si->flags) &&
+	       !strcmp(READ_ONCE(si->key), args->key);
+}
+
+static void s3f_key_link(struct s3f_inode *si, struct s3f_key *k)
+{
 	spin_lock(&si->lock);
 	k->prev = si->keys;
 	si->keys = k;
 	WRITE_ONCE(si->key, k->name);
 	spin_unlock(&si->lock);
+}
+
+/* iget5 set, under the inode hash lock: a new inode takes the key. */
+static int s3f_inode_set(struct inode *inode, void *data)
+{
+	struct s3f_iget_args *args = data;
+
+	s3f_key_link(S3F_I(inode), args->k);
+	args->k = NULL;
+	inode->i_ino = get_next_ino();
+	return 0;
+}
+
+struct s3f_key *s3f_key_alloc(const char *key)
+{
+	size_t len = strlen(key);
+	struct s3f_key *k;
+
+	k = kmalloc(sizeof(*k) + len + 1, GFP_KERNEL);
+	if (k)
+		memcpy(k->name, key, len + 1);
+	return k;
+}
+
+/*
+ * Give the inode the key @k (a rename, a conflict copy) and file it
+ * under it.  The old key stays allocated until the inode is freed: see
+ * struct s3f_inode.
+ */
+void s3f_install_key(struct inode *inode, struct s3f_key *k)
+{
+	s3f_key_link(S3F_I(inode), k);
+	remove_inode_hash(inode);
+	__insert_inode_hash(inode, s3f_key_hash(k->name));
+}
+
+int s3f_set_key(struct inode *inode, const char *key)
+{
+	struct s3f_key *k = s3f_key_alloc(key);
+
+	if (!k)
+		return -ENOMEM;
+	s3f_install_key(inode, k);
 	return 0;
 }
 
@@ -106,21 +168,18 @@ void s3f_inode_cache_exit(void)
 	kmem_cache_destroy(s3f_inode_cachep);
 }
 
-/* The type and permission bits the VFS sees for @a. */
+/*
+ * The type and permission bits the VFS sees for @a.  s3fs symlinks are
+ * objects whose body is the target; other types and the set-id bits are
+ * not taken from S3 (trust.c).
+ */
 static umode_t s3f_mode(struct super_block *sb, const struct s3f_attrs *a)
 {
 	struct s3f_mount_opts *o = &S3F_SB(sb)->opts;
-	umode_t fmt = a->type == S3F_TYPE_DIR ? S_IFDIR : S_IFREG;
+	bool is_dir = a->type == S3F_TYPE_DIR;
 
-	if (a->has_meta) {
-		umode_t meta_fmt = a->mode & S_IFMT;
-
-		/* s3fs symlinks are objects whose body is the target */
-		if (a->type == S3F_TYPE_FILE && meta_fmt == S_IFLNK)
-			fmt = S_IFLNK;
-		return fmt | (a->mode & 07777);
-	}
-	return fmt | (a->type == S3F_TYPE_DIR ? o->dir_mode : o->file_mode);
+	return s3f_trusted_mode(is_dir, a->has_meta, a->mode,
+				is_dir ? o->dir_mode : o->file_mode, o->keep_setid);
 }
 
 /* Set the attributes that revalidation may change.  Caller holds si->lock. */
@@ -169,25 +228,11 @@ char *s3f_child_key(struct inode *dir, const char *name, size_t len, bool is_dir
 			 is_dir ? "/" : "");
 }
 
-/* A new inode for @key (taken over: freed with the inode). */
-struct inode *s3f_new_inode(struct super_block *sb, const char *key,
+/* Set up a new inode (I_NEW) of mode @mode from @attrs. */
+static void s3f_inode_setup(struct inode *inode, umode_t mode,
 			    const struct s3f_attrs *attrs)
 {
-	struct inode *inode;
-	struct s3f_inode *si;
-
-	inode = new_inode(sb);
-	if (!inode)
-		return ERR_PTR(-ENOMEM);
-	si = S3F_I(inode);
-	if (s3f_set_key(inode, key)) {
-		iput(inode);
-		return ERR_PTR(-ENOMEM);
-	}
-	inode->i_ino = get_next_ino();
-	/* writeback only looks at hashed inodes; ours are found by dentry */
-	inode_fake_hash(inode);
-	inode->i_mode = s3f_mode(sb, attrs);
+	inode->i_mode = mode;
 	s3f_set_attrs(inode, attrs);
 
 	switch (inode->i_mode & S_IFMT) {
@@ -207,27 +252,104 @@ struct inode *s3f_new_inode(struct super_block *sb, const char *key,
 		inode->i_mapping->a_ops = &s3f_aops;
 		break;
 	}
+}
+
+/*
+ * The inode of @key, as S3 describes it in @attrs: the one in the table
+ * (refreshed from @attrs), or a new one.
+ */
+struct inode *s3f_iget(struct super_block *sb, const char *key,
+		       const struct s3f_attrs *attrs)
+{
+	struct s3f_iget_args args = { .key = key };
+	umode_t mode = s3f_mode(sb, attrs);
+	struct inode *inode;
+
+	for (;;) {
+		args.k = s3f_key_alloc(key);
+		if (!args.k)
+			return ERR_PTR(-ENOMEM);
+		inode = iget5_locked(sb, s3f_key_hash(key), s3f_inode_test,
+				     s3f_inode_set, &args);
+		kfree(args.k);
+		if (!inode)
+			return ERR_PTR(-ENOMEM);
+		if (inode->i_state & I_NEW) {
+			s3f_inode_setup(inode, mode, attrs);
+			unlock_new_inode(inode);
+			return inode;
+		}
+		if ((inode->i_mode & S_IFMT) == (mode & S_IFMT))
+			break;
+		/* S3 now has another type there (a file became a link) */
+		set_bit(S3F_STALE, &S3F_I(inode)->flags);
+		iput(inode);
+	}
+	s3f_inode_refresh(inode, attrs);
 	return inode;
 }
 
-/* Fold fresh attributes into a live inode; drop cached pages of an old version. */
+/*
+ * A new inode for @key, made here (create, mkdir, symlink): whatever
+ * inode the table still had for the key is out of date.
+ */
+struct inode *s3f_new_inode(struct super_block *sb, const char *key,
+			    const struct s3f_attrs *attrs)
+{
+	struct s3f_iget_args args = { .key = key };
+	struct inode *inode;
+
+	for (;;) {
+		args.k = s3f_key_alloc(key);
+		if (!args.k)
+			return ERR_PTR(-ENOMEM);
+		inode = iget5_locked(sb, s3f_key_hash(key), s3f_inode_test,
+				     s3f_inode_set, &args);
+		kfree(args.k);
+		if (!inode)
+			return ERR_PTR(-ENOMEM);
+		if (inode->i_state & I_NEW)
+			break;
+		set_bit(S3F_STALE, &S3F_I(inode)->flags);
+		iput(inode);
+	}
+	s3f_inode_setup(inode, s3f_mode(sb, attrs), attrs);
+	unlock_new_inode(inode);
+	return inode;
+}
+
+/*
+ * Fold fresh attributes into a live inode; drop cached pages of an old
+ * version.  Local changes win until committed: an inode on the dirty
+ * list, with uncounted changes or a COMMIT in flight keeps what it has.
+ * A file's local changes are made under its inode lock (write, setattr),
+ * so a refresh takes it too, or does nothing when it is taken.
+ */
 void s3f_inode_refresh(struct inode *inode, const struct s3f_attrs *attrs)
 {
 	struct s3f_inode *si = S3F_I(inode);
-	bool changed;
+	bool locked = false, changed = false;
 
-	if (s3f_inode_dirty(inode))
-		return;		/* local changes win until committed */
+	if (!S_ISDIR(inode->i_mode)) {
+		if (!inode_trylock(inode))
+			return;
+		locked = true;
+	}
 	spin_lock(&si->lock);
-	changed = S_ISREG(inode->i_mode) && si->etag[0] &&
-		  strcmp(si->etag, attrs->etag);
-	s3f_set_attrs(inode, attrs);
+	if (!s3f_inode_dirty(inode) && !si->inflight &&
+	    atomic64_read(&si->changes) == si->committed) {
+		changed = S_ISREG(inode->i_mode) && si->etag[0] &&
+			  strcmp(si->etag, attrs->etag);
+		s3f_set_attrs(inode, attrs);
+	}
 	spin_unlock(&si->lock);
 
 	if (changed) {
 		pr_debug("%s changed in S3: dropping its cached pages\n", si->key);
 		invalidate_inode_pages2(inode->i_mapping);
 	}
+	if (locked)
+		inode_unlock(inode);
 }
 
 /*
@@ -305,32 +427,63 @@ static int s3f_getattr(struct user_namespace *mnt_userns, const struct path *pat
 	generic_fillattr(mnt_userns, inode, stat);
 	spin_unlock(&si->lock);
 	stat->blksize = S3F_READ_CHUNK;
+	/* an object stores every byte: du and sparse-file checks see that */
+	if (!S_ISDIR(inode->i_mode))
+		stat->blocks = (stat->size + 511) >> 9;
 	return 0;
 }
 
 /*
  * Permission decisions need the real mode: an inode known only from a
- * listing fetches its s3fs metadata first (one HEAD, once).  Without a
- * helper the mount's defaults decide.
+ * listing fetches its s3fs metadata first (one HEAD, once).  When that
+ * fails (no helper, S3 unreachable) the answer is the error, never the
+ * mount's defaults: they may grant what the object's metadata denies.
  */
 static int s3f_permission(struct user_namespace *mnt_userns,
 			  struct inode *inode, int mask)
 {
+	int err;
+
 	if (!READ_ONCE(S3F_I(inode)->meta_checked)) {
 		if (mask & MAY_NOT_BLOCK)
 			return -ECHILD;
-		s3f_inode_revalidate(inode);
+		err = s3f_inode_revalidate(inode);
+		if (err && !READ_ONCE(S3F_I(inode)->meta_checked))
+			return err;
 	}
 	return generic_permission(mnt_userns, inode, mask);
+}
+
+/*
+ * Take @inode's stage_sem exclusive with no COMMIT reading its staging
+ * file: a truncation changes the file.  Killable.
+ */
+static int s3f_stage_lock_thawed(struct inode *inode)
+{
+	struct s3f_inode *si = S3F_I(inode);
+	int err;
+
+	for (;;) {
+		if (down_write_killable(&si->stage_sem))
+			return -EINTR;
+		if (!READ_ONCE(si->inflight))
+			return 0;
+		up_write(&si->stage_sem);
+		err = s3f_wait_thawed(inode);
+		if (err)
+			return err;
+	}
 }
 
 /* A new size: the page cache, the staging file and the clean limit follow. */
 static int s3f_setattr_size(struct inode *inode, loff_t size)
 {
 	struct s3f_inode *si = S3F_I(inode);
-	int err = 0;
+	int err;
 
-	down_write(&si->stage_sem);
+	err = s3f_stage_lock_thawed(inode);
+	if (err)
+		return err;
 	if (size < i_size_read(inode))
 		err = s3f_stage_truncate(inode, size);
 	if (!err) {
@@ -360,10 +513,16 @@ static int s3f_setattr(struct user_namespace *mnt_userns, struct dentry *dentry,
 	if (err)
 		return err;
 	if (S_ISDIR(inode->i_mode)) {
+		struct rw_semaphore *rename_sem = &S3F_SB(inode->i_sb)->rename_sem;
+
 		if (inode == d_inode(inode->i_sb->s_root))
 			return -EPERM;	/* the mount's root is no object */
+		if (down_read_killable(rename_sem))
+			return -EINTR;
 		setattr_copy(mnt_userns, inode, attr);
-		return s3f_op_mkdir(inode->i_sb, si->key, inode, etag);
+		err = s3f_op_mkdir(inode->i_sb, si->key, inode, etag);
+		up_read(rename_sem);
+		return err;
 	}
 	if ((attr->ia_valid & ATTR_SIZE) && attr->ia_size != i_size_read(inode)) {
 		err = s3f_setattr_size(inode, attr->ia_size);
@@ -371,6 +530,8 @@ static int s3f_setattr(struct user_namespace *mnt_userns, struct dentry *dentry,
 			return err;
 	}
 	setattr_copy(mnt_userns, inode, attr);
+	/* a commit that counts this change sees it made (s3f_commit_snapshot) */
+	smp_mb__before_atomic();
 	atomic64_inc(&si->changes);
 	s3f_mark_dirty(inode);
 	if (atomic_read(&inode->i_writecount) <= 0)

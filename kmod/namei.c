@@ -56,23 +56,33 @@ struct dentry *s3f_lookup(struct inode *dir, struct dentry *dentry,
 		dentry->d_time = READ_ONCE(S3F_I(dir)->complete_time);
 		return d_splice_alias(NULL, dentry);
 	}
-	err = s3f_op_lookup(sb, key, 0, &attrs);
+	kfree(key);
+	/* the directory's key must not change between asking and filing */
+	if (down_read_killable(&S3F_SB(sb)->rename_sem))
+		return ERR_PTR(-EINTR);
+	key = s3f_child_key(dir, dentry->d_name.name, dentry->d_name.len, false);
+	err = key ? s3f_op_lookup(sb, key, 0, &attrs) : -ENOMEM;
 	kfree(key);
 	if (err && err != -ENOENT)
-		return ERR_PTR(err);
+		goto out_unlock;
 
 	dentry->d_time = jiffies;
 	if (!err) {
 		key = s3f_child_key(dir, dentry->d_name.name, dentry->d_name.len,
 				    attrs.type == S3F_TYPE_DIR);
-		if (!key)
-			return ERR_PTR(-ENOMEM);
-		inode = s3f_new_inode(sb, key, &attrs);
+		inode = key ? s3f_iget(sb, key, &attrs) : ERR_PTR(-ENOMEM);
 		kfree(key);
-		if (IS_ERR(inode))
-			return ERR_CAST(inode);
+		if (IS_ERR(inode)) {
+			err = PTR_ERR(inode);
+			goto out_unlock;
+		}
 	}
+	up_read(&S3F_SB(sb)->rename_sem);
 	return d_splice_alias(inode, dentry);
+
+out_unlock:
+	up_read(&S3F_SB(sb)->rename_sem);
+	return ERR_PTR(err);
 }
 
 /*
@@ -202,14 +212,18 @@ static void s3f_dir_changed(struct inode *dir)
 int s3f_create(struct user_namespace *mnt_userns, struct inode *dir,
 	       struct dentry *dentry, umode_t mode, bool excl)
 {
+	struct rw_semaphore *rename_sem = &S3F_SB(dir->i_sb)->rename_sem;
 	struct inode *inode;
 	char *key;
 
+	if (down_read_killable(rename_sem))
+		return -EINTR;
 	key = s3f_new_key(dir, dentry, false);
-	if (IS_ERR(key))
-		return PTR_ERR(key);
-	inode = s3f_make_inode(mnt_userns, dir, key, S_IFREG | (mode & 07777));
-	kfree(key);
+	inode = IS_ERR(key) ? ERR_CAST(key) :
+		s3f_make_inode(mnt_userns, dir, key, S_IFREG | (mode & 07777));
+	if (!IS_ERR(key))
+		kfree(key);
+	up_read(rename_sem);
 	if (IS_ERR(inode))
 		return PTR_ERR(inode);
 	atomic64_inc(&S3F_I(inode)->changes);
@@ -223,43 +237,62 @@ int s3f_create(struct user_namespace *mnt_userns, struct inode *dir,
 int s3f_mkdir(struct user_namespace *mnt_userns, struct inode *dir,
 	      struct dentry *dentry, umode_t mode)
 {
+	struct rw_semaphore *rename_sem = &S3F_SB(dir->i_sb)->rename_sem;
 	struct inode *inode;
 	char etag[S3F_ETAG_MAX];
 	char *key;
 	int err;
 
+	if (down_read_killable(rename_sem))
+		return -EINTR;
 	key = s3f_new_key(dir, dentry, true);
-	if (IS_ERR(key))
-		return PTR_ERR(key);
+	if (IS_ERR(key)) {
+		err = PTR_ERR(key);
+		goto out_unlock;
+	}
 	inode = s3f_make_inode(mnt_userns, dir, key, S_IFDIR | (mode & 07777));
 	if (IS_ERR(inode)) {
-		kfree(key);
-		return PTR_ERR(inode);
+		err = PTR_ERR(inode);
+		goto out_free;
 	}
 	err = s3f_op_mkdir(dir->i_sb, key, inode, etag);
-	kfree(key);
 	if (err) {
+		set_bit(S3F_STALE, &S3F_I(inode)->flags);
 		iput(inode);
-		return err;
+		goto out_free;
 	}
+	kfree(key);
+	up_read(rename_sem);
 	/* nothing can be under a key the marker was just made for... within ttl */
 	WRITE_ONCE(S3F_I(inode)->complete_time, jiffies | 1);
 	dentry->d_time = jiffies;
 	d_instantiate(dentry, inode);
 	s3f_dir_changed(dir);
 	return 0;
+
+out_free:
+	kfree(key);
+out_unlock:
+	up_read(rename_sem);
+	return err;
 }
 
 int s3f_rmdir(struct inode *dir, struct dentry *dentry)
 {
+	struct rw_semaphore *rename_sem = &S3F_SB(dir->i_sb)->rename_sem;
 	struct inode *inode = d_inode(dentry);
-	const char *key = S3F_I(inode)->key;
+	const char *key;
 	int err;
 
+	if (down_read_killable(rename_sem))
+		return -EINTR;
+	key = S3F_I(inode)->key;
 	/* children not committed yet are in no listing */
-	if (s3f_dirty_under(dir->i_sb, key))
-		return -ENOTEMPTY;
-	err = s3f_op_rmdir(dir->i_sb, key);
+	if (s3f_dirty_under(dir->i_sb, key) || s3f_inflight_under(dir->i_sb, key))
+		err = -ENOTEMPTY;
+	else
+		err = s3f_op_rmdir(dir->i_sb, key);
+	up_read(rename_sem);
 	if (err)
 		return err;
 	clear_nlink(inode);
@@ -281,15 +314,25 @@ bool s3f_in_s3(struct inode *inode)
  */
 int s3f_unlink(struct inode *dir, struct dentry *dentry)
 {
+	struct rw_semaphore *rename_sem = &S3F_SB(dir->i_sb)->rename_sem;
 	struct inode *inode = d_inode(dentry);
 	struct s3f_inode *si = S3F_I(inode);
-	int err = 0;
+	int err;
 
-	mutex_lock(&si->commit_mutex);
+	/* a COMMIT in flight may still publish the key: wait for it */
+	err = s3f_commit_lock(inode);
+	if (err)
+		return err;
+	if (down_read_killable(rename_sem)) {
+		err = -EINTR;
+		goto out_unlock;
+	}
 	if (s3f_in_s3(inode))
 		err = s3f_op_delete(dir->i_sb, si->key);
 	if (!err)
 		s3f_forget(inode);
+	up_read(rename_sem);
+out_unlock:
 	mutex_unlock(&si->commit_mutex);
 	if (err)
 		return err;
@@ -302,6 +345,7 @@ int s3f_unlink(struct inode *dir, struct dentry *dentry)
 int s3f_symlink(struct user_namespace *mnt_userns, struct inode *dir,
 		struct dentry *dentry, const char *target)
 {
+	struct rw_semaphore *rename_sem = &S3F_SB(dir->i_sb)->rename_sem;
 	struct s3f_inode *si;
 	struct inode *inode;
 	size_t len = strlen(target);
@@ -310,18 +354,25 @@ int s3f_symlink(struct user_namespace *mnt_userns, struct inode *dir,
 
 	if (len > S3F_MAX_TARGET_LEN)
 		return -ENAMETOOLONG;
+	if (down_read_killable(rename_sem))
+		return -EINTR;
 	key = s3f_new_key(dir, dentry, false);
-	if (IS_ERR(key))
+	if (IS_ERR(key)) {
+		up_read(rename_sem);
 		return PTR_ERR(key);
+	}
 	inode = s3f_make_inode(mnt_userns, dir, key, S_IFLNK | 0777);
 	if (IS_ERR(inode)) {
 		kfree(key);
+		up_read(rename_sem);
 		return PTR_ERR(inode);
 	}
 	si = S3F_I(inode);
 	err = s3f_op_symlink(dir->i_sb, key, target, inode, si->etag);
 	kfree(key);
+	up_read(rename_sem);
 	if (err) {
+		set_bit(S3F_STALE, &S3F_I(inode)->flags);
 		iput(inode);
 		return err;
 	}
@@ -343,9 +394,39 @@ int s3f_link(struct dentry *old_dentry, struct inode *dir, struct dentry *dentry
 }
 
 /*
+ * After a directory's keys were copied: a file under it whose staged or
+ * cached bytes are based on the old object takes the copy's ETag as its
+ * base (a multipart copy gets a new one), when the copy is the size of
+ * its base; others are asked again when next used.  Holding rename_sem
+ * exclusive, so nothing commits meanwhile.
+ */
+static void s3f_rebase_copy(struct inode *inode)
+{
+	struct s3f_inode *si = S3F_I(inode);
+	struct s3f_attrs attrs;
+
+	if (S_ISDIR(inode->i_mode) || !si->etag[0])
+		return;
+	if (!s3f_inode_dirty(inode) && !inode->i_mapping->nrpages) {
+		WRITE_ONCE(si->attr_time, 0);
+		return;
+	}
+	if (s3f_op_lookup(inode->i_sb, si->key, S3F_TYPE_FILE, &attrs) ||
+	    attrs.type != S3F_TYPE_FILE || attrs.size != si->base_size) {
+		pr_warn("%s: the renamed copy is not its base version; its next commit may be a conflict copy\n",
+			si->key);
+		return;
+	}
+	spin_lock(&si->lock);
+	strscpy(si->etag, attrs.etag, sizeof(si->etag));
+	spin_unlock(&si->lock);
+}
+
+/*
  * Point every cached inode under directory key @old at @new (a
- * directory rename).  Inodes are looked at under s_inode_list_lock and
- * re-keyed outside it, holding a reference, as drop_pagecache_sb does.
+ * directory rename; rename_sem held exclusive).  Inodes are looked at
+ * under s_inode_list_lock and re-keyed outside it, holding a reference,
+ * as drop_pagecache_sb does.
  */
 static int s3f_rekey_prefix(struct super_block *sb, const char *old,
 			    const char *new)
@@ -373,6 +454,8 @@ static int s3f_rekey_prefix(struct super_block *sb, const char *old,
 		key = kasprintf(GFP_KERNEL, "%s%s", new, cur + olen);
 		if (!key || s3f_set_key(inode, key))
 			err = -ENOMEM;
+		else
+			s3f_rebase_copy(inode);
 		kfree(key);
 		iput(toput);
 		toput = inode;
@@ -384,32 +467,51 @@ static int s3f_rekey_prefix(struct super_block *sb, const char *old,
 	return err;
 }
 
+/*
+ * A directory: every key under it is copied, then deleted (not atomic),
+ * and every cached inode under it re-keyed.  Nothing else may use a key
+ * under it meanwhile: the rename holds rename_sem exclusive, and waits
+ * for COMMITs in flight under it to end first.
+ */
 static int s3f_rename_dir(struct inode *old_dir, struct dentry *old_dentry,
 			  struct inode *new_dir, struct dentry *new_dentry,
 			  bool noreplace)
 {
 	struct super_block *sb = old_dir->i_sb;
-	const char *old_key = S3F_I(d_inode(old_dentry))->key;
+	struct rw_semaphore *rename_sem = &S3F_SB(sb)->rename_sem;
 	struct inode *target = d_inode(new_dentry);
+	const char *old_key;
 	char *new_key;
 	int err;
 
-	new_key = s3f_new_key(new_dir, new_dentry, true);
-	if (IS_ERR(new_key))
-		return PTR_ERR(new_key);
 	/* an existing target must be empty: remove it first, as rmdir would */
 	if (target) {
 		err = s3f_rmdir(new_dir, new_dentry);
 		if (err)
-			goto out;
+			return err;
 	}
+	old_key = S3F_I(d_inode(old_dentry))->key;
 	err = s3f_commit_prefix(sb, old_key);
-	if (!err)
-		err = s3f_op_rename(sb, old_key, new_key, true, noreplace, NULL, NULL);
+	if (err)
+		return err;
+
+	if (down_write_killable(rename_sem))
+		return -EINTR;
+	if (wait_event_killable(s3f_commit_waitq, !s3f_inflight_under(sb, old_key))) {
+		err = -EINTR;
+		goto out_unlock;
+	}
+	new_key = s3f_new_key(new_dir, new_dentry, true);
+	if (IS_ERR(new_key)) {
+		err = PTR_ERR(new_key);
+		goto out_unlock;
+	}
+	err = s3f_op_rename(sb, old_key, new_key, true, noreplace, NULL, NULL);
 	if (!err)
 		err = s3f_rekey_prefix(sb, old_key, new_key);
-out:
 	kfree(new_key);
+out_unlock:
+	up_write(rename_sem);
 	return err;
 }
 
@@ -423,27 +525,49 @@ static int s3f_rename_file(struct inode *old_dir, struct dentry *old_dentry,
 			   bool noreplace)
 {
 	struct super_block *sb = old_dir->i_sb;
+	struct rw_semaphore *rename_sem = &S3F_SB(sb)->rename_sem;
 	struct inode *inode = d_inode(old_dentry);
 	struct inode *target = d_inode(new_dentry);
 	struct s3f_inode *si = S3F_I(inode);
 	struct s3f_attrs attrs;
-	char etag[S3F_ETAG_MAX];
+	char etag[S3F_ETAG_MAX] = "";
+	struct s3f_key *k = NULL;
 	char *new_key;
 	int err;
 
-	new_key = s3f_new_key(new_dir, new_dentry, false);
-	if (IS_ERR(new_key))
-		return PTR_ERR(new_key);
 	if (s3f_in_s3(inode)) {
 		err = s3f_commit(inode);
 		if (err)
-			goto out;
+			return err;
 	}
-
-	mutex_lock(&si->commit_mutex);
+	err = s3f_commit_lock(inode);
+	if (err)
+		return err;
+	/* the target's COMMIT in flight would land on the new name: wait */
+	if (target) {
+		err = s3f_commit_lock_nested(target, SINGLE_DEPTH_NESTING);
+		if (err)
+			goto out_unlock;
+	}
+	if (down_read_killable(rename_sem)) {
+		err = -EINTR;
+		goto out_unlock_target;
+	}
+	new_key = s3f_new_key(new_dir, new_dentry, false);
+	if (IS_ERR(new_key)) {
+		err = PTR_ERR(new_key);
+		goto out_up;
+	}
+	k = s3f_key_alloc(new_key);
+	if (!k) {
+		err = -ENOMEM;
+		goto out_free;
+	}
 	if (s3f_in_s3(inode)) {
 		err = s3f_op_rename(sb, si->key, new_key, false, noreplace,
 				    si->etag, etag);
+		if (!err && !etag[0])
+			err = -EIO;	/* the helper owes us the copy's ETag */
 		if (!err) {
 			spin_lock(&si->lock);
 			strscpy(si->etag, etag, sizeof(si->etag));
@@ -457,28 +581,32 @@ static int s3f_rename_file(struct inode *old_dir, struct dentry *old_dentry,
 			/* replace that version; every byte is ours (clean_limit 0) */
 			spin_lock(&si->lock);
 			strscpy(si->etag, attrs.etag, sizeof(si->etag));
-			spin_unlock(&si->lock);
 			si->base_size = attrs.size;
+			spin_unlock(&si->lock);
 		} else if (err == -ENOENT) {
 			err = 0;
 		}
 	}
-	if (!err)
-		err = s3f_set_key(inode, new_key);
-	mutex_unlock(&si->commit_mutex);
 	if (err)
-		goto out;
+		goto out_free;
 
 	if (target) {
-		struct s3f_inode *ti = S3F_I(target);
-
-		mutex_lock(&ti->commit_mutex);
+		/* its key is ours now: it goes out of the inode table */
 		s3f_forget(target);
-		mutex_unlock(&ti->commit_mutex);
 		drop_nlink(target);
 	}
-out:
+	s3f_install_key(inode, k);
+	k = NULL;
+out_free:
+	kfree(k);
 	kfree(new_key);
+out_up:
+	up_read(rename_sem);
+out_unlock_target:
+	if (target)
+		mutex_unlock(&S3F_I(target)->commit_mutex);
+out_unlock:
+	mutex_unlock(&si->commit_mutex);
 	return err;
 }
 

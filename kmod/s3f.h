@@ -43,6 +43,8 @@
 #define S3F_UPCALL_TIMEOUT	(30 * HZ)
 /* Upcalls nobody waits for (UMOUNT) and PING. */
 #define S3F_PING_TIMEOUT	(5 * HZ)
+/* A cancelled request not answered this long after its CANCEL is logged. */
+#define S3F_CANCEL_GRACE	(30 * HZ)
 /* MOUNT: the helper gives up on the endpoint well before this. */
 #define S3F_MOUNT_TIMEOUT	(20 * HZ)
 /* One READ upcall covers at most this much (one ranged GET). */
@@ -61,6 +63,8 @@
  * then costs no upcall in the writer.
  */
 #define S3F_LAZY_STAGE_MAX	(1 << 20)
+/* write(2) fails with ENOSPC when the staging fs would keep less. */
+#define S3F_STAGE_RESERVE	(16 << 20)
 /* STAGE_OPEN and namespace upcalls; a COMMIT gets more per MiB. */
 #define S3F_COMMIT_TIMEOUT	(120 * HZ)
 
@@ -81,6 +85,7 @@ struct s3f_mount_opts {
 	unsigned int commit_delay;	/* seconds from the last close to the commit */
 	unsigned int commit_interval;	/* seconds data may stay uncommitted; 0: no bound */
 	bool conflict_fail;	/* conflict=fail: a conflicting commit fails */
+	bool keep_setid;	/* setid=keep: set-id and sticky bits from S3 count */
 	bool meta_listing;	/* meta=listing: stat trusts the listing */
 };
 
@@ -108,6 +113,23 @@ struct s3f_sb_info {
 	spinlock_t dirty_lock;
 	struct list_head dirty_list;
 	struct delayed_work commit_scan;	/* starts commits that are due */
+	bool shutdown;			/* umount began: queue nothing (dirty_lock) */
+	atomic_t calls;			/* staged COMMITs not yet put (commit.c) */
+
+	/*
+	 * Keys change only under @rename_sem held exclusive (a directory
+	 * rename re-keys every inode under it).  Whatever computes a key from
+	 * a directory's, or sends one to S3, holds it shared: lookups,
+	 * readdir, creates, namespace upcalls, and each staged COMMIT until
+	 * it ends (down_read_non_owner: the request may outlive its waiter).
+	 * Taken after the VFS's locks and commit_mutex.
+	 */
+	struct rw_semaphore rename_sem;
+
+	/* The helper's staging directory (MOUNT reply), for statfs and ENOSPC. */
+	struct path staging_dir;
+	atomic64_t space_left;		/* its free bytes at @space_time, less writes since */
+	unsigned long space_time;	/* jiffies */
 };
 
 static inline struct s3f_sb_info *S3F_SB(struct super_block *sb)
@@ -146,18 +168,29 @@ struct s3f_key {
  *
  * The write path (stage.c, commit.c):
  * - @stage_sem orders writes into the staging file: writepages holds it
- *   shared; a commit (which reads the file) and a truncation hold it
- *   exclusive.  It is never taken with a folio locked.
+ *   shared; a commit's snapshot (staging what is left, the size, the
+ *   extents) and a truncation hold it exclusive, briefly.  It is never
+ *   taken with a folio locked, and never held across an upcall.
+ * - @inflight is the staged COMMIT the helper is working on (set under
+ *   @stage_sem exclusive and @lock, cleared under @lock when it ends,
+ *   with a wake-up on s3f_commit_waitq).  While it is set the staging
+ *   file is frozen: the helper reads it, so nothing writes, truncates or
+ *   releases it (writeback leaves the pages dirty; truncation waits).
  * - @stage and @stage_path are set once (under @stage_sem exclusive and
  *   @lock) and cleared only when the inode has nothing left to commit;
  *   a reader takes a file reference under @lock.
  * - @staged: page indices whose bytes are in @stage (the xarray's lock).
  * - @commit_mutex serialises commits and namespace operations on the
- *   object; @base_size, @clean_limit, @committed and @unlinked change
- *   under it (and @stage_sem exclusive for @clean_limit).
- * - @changes counts local changes (staged pages, truncation, metadata);
- *   the inode is clean when a commit has sent @changes == @committed and
- *   no page is dirty.
+ *   object; they also wait until no COMMIT is in flight
+ *   (s3f_commit_lock()).  @unlinked and @commit_session change under it.
+ * - @base_size, @clean_limit and @committed describe the base version:
+ *   changed by the end of a COMMIT (under @lock, while it owns the
+ *   frozen staging file) or under @commit_mutex with @stage_sem exclusive
+ *   and no COMMIT in flight (truncation, revalidation of a clean inode).
+ * - @changes counts local changes (staged pages, truncation, metadata,
+ *   each after the change is made, under @lock for metadata); the inode
+ *   is clean when a commit has sent @changes == @committed and no page
+ *   is dirty.
  */
 struct s3f_inode {
 	struct inode vfs_inode;
@@ -178,11 +211,14 @@ struct s3f_inode {
 	char *stage_path;
 	struct xarray staged;
 	struct mutex commit_mutex;	/* see above */
+	struct s3f_commit_call *inflight;
+	u64 commit_session;		/* random, new with each base version */
 	u64 base_size;			/* size of the version @etag names */
 	loff_t clean_limit;		/* unstaged bytes past this are zeros */
 	atomic64_t changes;
 	u64 committed;
 	bool unlinked;			/* never commit again */
+	unsigned int retry_secs;	/* backoff of timed commits (dirty_lock) */
 	bool dirty;			/* on the sb's dirty list (dirty_lock) */
 	struct list_head dirty_node;
 	unsigned long commit_due;	/* jiffies (dirty_lock) */
@@ -199,8 +235,9 @@ struct s3f_inode {
 	unsigned long complete_time;
 };
 
-/* s3f_inode.flags: a directory whose children's metadata is being fetched */
-#define S3F_PREFETCHING		0
+/* s3f_inode.flags */
+#define S3F_PREFETCHING		0	/* a directory: its children's metadata is being fetched */
+#define S3F_STALE		1	/* no longer the inode of its key (inode table) */
 
 static inline struct s3f_inode *S3F_I(struct inode *inode)
 {
@@ -208,6 +245,7 @@ static inline struct s3f_inode *S3F_I(struct inode *inode)
 }
 
 struct s3f_req;
+struct s3f_commit_call;
 
 /*
  * Called from the REPLY doit, in the helper's sendmsg context, with the
@@ -238,6 +276,9 @@ struct s3f_req {
 		S3F_REQ_DONE,		/* answered, failed, timed out */
 	} state;
 	int error;
+	bool keep;			/* never failed by its deadline (s3f_upcall_keep) */
+	bool cancelled;			/* its waiter gave up; CANCEL sent (conn lock) */
+	bool overdue;			/* the cancellation was not answered in time */
 	unsigned long deadline;		/* jiffies */
 	struct sk_buff *msg;		/* kept to resend to a new helper */
 	struct completion done;
@@ -259,12 +300,20 @@ struct s3f_req *s3f_req_alloc(u8 cmd, s3f_reply_fn on_reply, void *priv);
 void s3f_req_put(struct s3f_req *req);
 void s3f_upcall_start(struct s3f_req *req, struct sk_buff *msg, long timeout);
 int s3f_upcall(struct s3f_req *req, struct sk_buff *msg, long timeout);
+int s3f_upcall_keep(struct s3f_req *req, struct sk_buff *msg, long timeout);
 int s3f_upcall_complete(u64 id, int error, struct genl_info *info);
 
 /* keymap.c */
 bool s3f_name_valid(const char *name, size_t len);
 bool s3f_bucket_valid(const char *b, size_t len);
 bool s3f_prefix_valid(const char *p, size_t *len);
+
+/* trust.c */
+int s3f_reply_errno(u32 err);
+bool s3f_etag_valid(const char *etag);
+bool s3f_conflict_key_valid(const char *key, const char *conflict);
+umode_t s3f_trusted_mode(bool is_dir, bool has_meta, u32 meta_mode,
+			 umode_t dflt, bool keep_setid);
 
 /* inode.c */
 extern const struct inode_operations s3f_file_iops;
@@ -273,8 +322,12 @@ int s3f_inode_cache_init(void);
 void s3f_inode_cache_exit(void);
 struct inode *s3f_alloc_inode(struct super_block *sb);
 void s3f_free_inode(struct inode *inode);
+struct inode *s3f_iget(struct super_block *sb, const char *key,
+		       const struct s3f_attrs *attrs);
 struct inode *s3f_new_inode(struct super_block *sb, const char *key,
 			    const struct s3f_attrs *attrs);
+struct s3f_key *s3f_key_alloc(const char *key);
+void s3f_install_key(struct inode *inode, struct s3f_key *k);
 int s3f_set_key(struct inode *inode, const char *key);
 void s3f_evict_inode(struct inode *inode);
 void s3f_inode_refresh(struct inode *inode, const struct s3f_attrs *attrs);
@@ -310,6 +363,8 @@ extern const struct inode_operations s3f_symlink_iops;
 
 /* stage.c */
 int s3f_stage_get(struct inode *inode);
+bool s3f_stage_file_ok(struct file *file, const char *path);
+int s3f_stage_space(struct super_block *sb, size_t bytes);
 bool s3f_staged(struct inode *inode, pgoff_t index);
 int s3f_stage_read_folio(struct inode *inode, struct folio *folio);
 int s3f_stage_write_folio(struct inode *inode, struct folio *folio, size_t len);
@@ -333,14 +388,22 @@ int s3f_commit(struct inode *inode);
 int s3f_sync_fs(struct super_block *sb, int wait);
 void s3f_commit_shutdown(struct super_block *sb);
 void s3f_forget(struct inode *inode);
+int s3f_commit_lock(struct inode *inode);
+int s3f_commit_lock_nested(struct inode *inode, unsigned int subclass);
+int s3f_wait_thawed(struct inode *inode);
 int s3f_commit_prefix(struct super_block *sb, const char *prefix);
 bool s3f_dirty_under(struct super_block *sb, const char *prefix);
+bool s3f_inflight_under(struct super_block *sb, const char *prefix);
+void s3f_sb_calls(struct super_block *sb, int delta);
+extern struct wait_queue_head s3f_commit_waitq;
 struct inode **s3f_dirty_inodes(struct super_block *sb, const char *prefix,
 				unsigned int *nr);
 bool s3f_in_s3(struct inode *inode);
 
 /* addr.c */
 extern const struct address_space_operations s3f_aops;
+struct writeback_control;
+int s3f_stage_range(struct address_space *mapping, struct writeback_control *wbc);
 
 /* fsops.c */
 int s3f_op_mount(struct super_block *sb, char *errmsg, size_t errlen);
@@ -351,11 +414,13 @@ struct s3f_prefetch;
 void s3f_op_lookup_start(struct inode *inode, struct s3f_prefetch *pf);
 /* A batch of asynchronous LOOKUPs (dir.c's metadata prefetch). */
 struct s3f_prefetch {
+	struct kref ref;		/* the prefetcher's, and one per LOOKUP */
 	atomic_t pending;
 	wait_queue_head_t wq;
 	struct inode **inodes;		/* referenced, restamped at the end */
 	unsigned int nr;
 };
+void s3f_prefetch_put(struct s3f_prefetch *pf);
 
 bool s3f_stat_needs_meta(struct inode *inode);
 typedef int (*s3f_entry_fn)(void *arg, const char *name, size_t len,
@@ -380,6 +445,10 @@ struct s3f_read {
 };
 
 int s3f_op_read_start(struct super_block *sb, struct s3f_read *rd);
+/*
+ * One COMMIT.  For s3f_op_commit() with an @on_done (a staged commit),
+ * everything it points to must live until on_done has run.
+ */
 struct s3f_commit_args {
 	const char *key;
 	const char *stage_path;		/* NULL: nothing staged */
@@ -393,6 +462,8 @@ struct s3f_commit_args {
 	u32 uid, gid;
 	s64 mtime_ns, atime_ns, ctime_ns;
 	bool fail_on_conflict;
+	u64 commit_id;			/* this attempt */
+	u64 commit_session;		/* every attempt since the base */
 	/* results */
 	char etag[S3F_ETAG_MAX];
 	char *conflict;			/* kfree(); the key used instead of @key */
@@ -400,8 +471,9 @@ struct s3f_commit_args {
 };
 
 int s3f_op_stage_open(struct super_block *sb, const char *key,
-		      struct file **file, char **path);
-int s3f_op_commit(struct super_block *sb, struct s3f_commit_args *a);
+		      struct inode *inode, struct file **file, char **path);
+int s3f_op_commit(struct super_block *sb, struct s3f_commit_args *a,
+		  void (*on_done)(struct s3f_req *req));
 void s3f_op_stage_release(struct super_block *sb, const char *path);
 int s3f_op_delete(struct super_block *sb, const char *key);
 int s3f_op_mkdir(struct super_block *sb, const char *key, struct inode *inode,
@@ -423,10 +495,11 @@ struct sk_buff *s3f_genl_new_request(struct s3f_req *req, size_t size, void **hd
 int s3f_genl_put_mount(struct sk_buff *msg, struct s3f_sb_info *sbi);
 extern const struct nla_policy s3f_entry_policy[S3F_ATTR_MAX + 1];
 int s3f_genl_send(struct net *net, u32 portid, struct sk_buff *msg);
+void s3f_genl_cancel(u32 portid, u64 id);
 int s3f_ping(u64 *rtt_ns);
 
 /* super.c */
 unsigned int s3f_mount_count(void);
-extern const struct cred *s3f_kernel_cred;
+extern const struct cred *s3f_stage_cred;
 
 #endif /* _S3F_H */

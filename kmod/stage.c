@@ -13,16 +13,22 @@
  * object's (read from S3 when needed, never downloaded to stage it);
  * above the clean limit it is a zero (the file was truncated, or grew).
  *
- * The staging file belongs to root (the helper); the kernel reads,
- * writes and truncates it with the module's own credentials, whoever
- * the writer is.
+ * The helper creates the file and gives it to the owner of the inode,
+ * so its blocks count against that user's quota; the kernel reads,
+ * writes and truncates it with the module's own credentials less
+ * CAP_SYS_RESOURCE (s3f_stage_cred), so quotas and the file system's
+ * reserved blocks hold, and ENOSPC or EDQUOT reach the writer through
+ * fsync and close.  write(2) fails with ENOSPC early when the staging
+ * file system is nearly full (s3f_stage_space).
  */
 #include <linux/bvec.h>
 #include <linux/cred.h>
 #include <linux/file.h>
 #include <linux/fs.h>
+#include <linux/namei.h>
 #include <linux/pagemap.h>
 #include <linux/slab.h>
+#include <linux/statfs.h>
 #include <linux/uio.h>
 #include <linux/xarray.h>
 
@@ -37,25 +43,60 @@ int s3f_stage_get(struct inode *inode)
 	struct s3f_inode *si = S3F_I(inode);
 	struct file *file;
 	char *path;
-	int err = 0;
+	int err;
 
 	if (READ_ONCE(si->stage))
 		return 0;
-	down_write(&si->stage_sem);
-	if (si->stage)
-		goto out;
-	err = s3f_op_stage_open(inode->i_sb, si->key, &file, &path);
+	/* no lock across the upcall: two racing callers make two files */
+	err = s3f_op_stage_open(inode->i_sb, si->key, inode, &file, &path);
 	if (err) {
 		pr_warn_ratelimited("%s: no staging file: %d\n", si->key, err);
-		goto out;
+		return err;
 	}
-	spin_lock(&si->lock);
-	si->stage = file;
-	si->stage_path = path;
-	spin_unlock(&si->lock);
-out:
+	if (down_write_killable(&si->stage_sem)) {
+		err = -EINTR;
+		goto out_release;
+	}
+	if (!si->stage) {
+		spin_lock(&si->lock);
+		si->stage = file;
+		si->stage_path = path;
+		spin_unlock(&si->lock);
+		file = NULL;
+	}
 	up_write(&si->stage_sem);
+	if (!file)
+		return 0;
+out_release:
+	fput(file);
+	s3f_op_stage_release(inode->i_sb, path);
+	kfree(path);
 	return err;
+}
+
+/*
+ * Is @file, which the helper sent for a new staging file named @path,
+ * one the kernel may write: a new, empty regular file of another file
+ * system (never an s3f one: writeback would recurse), open read-write,
+ * not appending, writable by its owner only, and @path names it?
+ * Called in the helper's REPLY, so @path resolves as the helper sees it.
+ */
+bool s3f_stage_file_ok(struct file *file, const char *path)
+{
+	struct inode *inode = file_inode(file);
+	struct path p;
+	bool same;
+
+	if (!S_ISREG(inode->i_mode) || inode->i_sb->s_magic == S3F_MAGIC ||
+	    (file->f_flags & O_APPEND) || i_size_read(inode) ||
+	    (inode->i_mode & 0022) || inode->i_nlink != 1 ||
+	    (file->f_mode & (FMODE_READ | FMODE_WRITE)) != (FMODE_READ | FMODE_WRITE))
+		return false;
+	if (path[0] != '/' || kern_path(path, 0, &p))
+		return false;
+	same = d_backing_inode(p.dentry) == inode;
+	path_put(&p);
+	return same;
 }
 
 bool s3f_staged(struct inode *inode, pgoff_t index)
@@ -91,7 +132,7 @@ int s3f_stage_read_folio(struct inode *inode, struct folio *folio)
 		return -EIO;	/* staged pages and no file: cannot be */
 	bvec_set_page(&bv, &folio->page, size, 0);
 	iov_iter_bvec(&iter, ITER_DEST, &bv, 1, size);
-	old_cred = override_creds(s3f_kernel_cred);
+	old_cred = override_creds(s3f_stage_cred);
 	n = vfs_iter_read(file, &iter, &pos, 0);
 	revert_creds(old_cred);
 	fput(file);
@@ -121,7 +162,7 @@ int s3f_stage_write_folio(struct inode *inode, struct folio *folio, size_t len)
 		return -EIO;
 	bvec_set_page(&bv, &folio->page, len, 0);
 	iov_iter_bvec(&iter, ITER_SOURCE, &bv, 1, len);
-	old_cred = override_creds(s3f_kernel_cred);
+	old_cred = override_creds(s3f_stage_cred);
 	file_start_write(si->stage);
 	n = vfs_iter_write(si->stage, &iter, &pos, 0);
 	file_end_write(si->stage);
@@ -155,7 +196,7 @@ int s3f_stage_truncate(struct inode *inode, loff_t size)
 
 	if (!si->stage)
 		return 0;
-	old_cred = override_creds(s3f_kernel_cred);
+	old_cred = override_creds(s3f_stage_cred);
 	err = vfs_truncate(&si->stage->f_path, size);
 	revert_creds(old_cred);
 	if (err)
@@ -258,6 +299,38 @@ int s3f_stage_fill(struct inode *inode, loff_t size)
 }
 
 /*
+ * Room for @bytes more in the mount's staging file system?  -ENOSPC
+ * when what is left would fall under S3F_STAGE_RESERVE; 0 when it is
+ * unknown (no staging directory, a read-only mount).
+ */
+int s3f_stage_space(struct super_block *sb, size_t bytes)
+{
+	struct s3f_sb_info *sbi = S3F_SB(sb);
+	unsigned long now = jiffies;
+	struct kstatfs st;
+	s64 avail;
+
+	if (!sbi->staging_dir.dentry)
+		return 0;
+	/* a statfs at most every second, and when the room may run out */
+	avail = atomic64_sub_return(bytes, &sbi->space_left);
+	if (avail > S3F_STAGE_RESERVE &&
+	    time_before(now, READ_ONCE(sbi->space_time) + HZ))
+		return 0;
+	if (vfs_statfs(&sbi->staging_dir, &st))
+		return 0;
+	avail = (s64)min_t(u64, (u64)st.f_bavail * st.f_bsize, S64_MAX / 2);
+	atomic64_set(&sbi->space_left, avail);
+	WRITE_ONCE(sbi->space_time, now);
+	if (avail < (s64)bytes + S3F_STAGE_RESERVE) {
+		pr_warn_ratelimited("s3://%s/%s: the staging file system is full\n",
+				    sbi->opts.bucket, sbi->opts.prefix);
+		return -ENOSPC;
+	}
+	return 0;
+}
+
+/*
  * Drop the staging file: the inode has nothing left to commit, or is
  * going away.  The helper deletes the file; s3f_commit_shutdown() keeps
  * one that holds uncommitted bytes by clearing @stage_path first.
@@ -269,6 +342,11 @@ void s3f_stage_release(struct inode *inode)
 	char *path;
 
 	down_write(&si->stage_sem);
+	if (si->inflight) {
+		/* a COMMIT reads it: the next commit or the eviction drops it */
+		up_write(&si->stage_sem);
+		return;
+	}
 	spin_lock(&si->lock);
 	file = si->stage;
 	path = si->stage_path;

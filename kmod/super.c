@@ -18,6 +18,7 @@
 #include <linux/fs_context.h>
 #include <linux/fs_parser.h>
 #include <linux/module.h>
+#include <linux/namei.h>
 #include <linux/seq_file.h>
 #include <linux/slab.h>
 #include <linux/statfs.h>
@@ -38,14 +39,24 @@ unsigned int s3f_mount_count(void)
 #define S3F_DEFAULT_COMMIT_DELAY	3	/* seconds */
 #define S3F_MAX_SECONDS			86400
 
-/* The module's own credentials, for the helper's staging files (stage.c). */
-const struct cred *s3f_kernel_cred;
+/*
+ * The credentials staging files are written with (stage.c): the
+ * module's own, less CAP_SYS_RESOURCE, so the staging file system's
+ * quotas and reserved blocks hold.
+ */
+const struct cred *s3f_stage_cred;
 
 enum s3f_param {
 	Opt_endpoint, Opt_region, Opt_profile, Opt_uid, Opt_gid,
 	Opt_file_mode, Opt_dir_mode, Opt_addressing, Opt_ttl,
 	Opt_staging, Opt_commit_delay, Opt_commit_interval, Opt_conflict,
-	Opt_meta,
+	Opt_meta, Opt_setid,
+};
+
+static const struct constant_table s3f_setid_table[] = {
+	{ "strip",	0 },
+	{ "keep",	1 },
+	{}
 };
 
 static const struct constant_table s3f_meta_table[] = {
@@ -81,6 +92,7 @@ static const struct fs_parameter_spec s3f_fs_parameters[] = {
 	fsparam_u32("commit_interval",	Opt_commit_interval),
 	fsparam_enum("conflict",	Opt_conflict, s3f_conflict_table),
 	fsparam_enum("meta",		Opt_meta, s3f_meta_table),
+	fsparam_enum("setid",		Opt_setid, s3f_setid_table),
 	{}
 };
 
@@ -217,22 +229,37 @@ static int s3f_parse_param(struct fs_context *fc, struct fs_parameter *param)
 	case Opt_meta:
 		o->meta_listing = result.uint_32;
 		return 0;
+	case Opt_setid:
+		o->keep_setid = result.uint_32;
+		return 0;
 	}
 	return -EINVAL;
 }
 
+/*
+ * S3 has no capacity to report, but what can be written before it is
+ * committed is bounded by the staging file system: report its blocks,
+ * so df shows the room left for uncommitted data.  Without one (a
+ * read-only mount) nothing can be written: no free blocks.
+ */
 static int s3f_statfs(struct dentry *dentry, struct kstatfs *buf)
 {
-	/* S3 has no capacity to report: say "plenty", like other object mounts */
+	struct s3f_sb_info *sbi = S3F_SB(dentry->d_sb);
+	struct kstatfs st;
+
 	buf->f_type = S3F_MAGIC;
 	buf->f_bsize = PAGE_SIZE;
 	buf->f_frsize = PAGE_SIZE;
-	buf->f_blocks = 1ULL << 50 >> PAGE_SHIFT;	/* 1 PiB */
-	buf->f_bfree = buf->f_blocks;
-	buf->f_bavail = buf->f_blocks;
 	buf->f_files = 1ULL << 32;
 	buf->f_ffree = buf->f_files;
 	buf->f_namelen = S3F_MAX_NAME_LEN;
+	if (sbi->staging_dir.dentry && !vfs_statfs(&sbi->staging_dir, &st)) {
+		buf->f_bsize = st.f_bsize;
+		buf->f_frsize = st.f_frsize ?: st.f_bsize;
+		buf->f_blocks = st.f_blocks;
+		buf->f_bfree = st.f_bavail;
+		buf->f_bavail = st.f_bavail;
+	}
 	return 0;
 }
 
@@ -254,10 +281,11 @@ static int s3f_show_options(struct seq_file *m, struct dentry *root)
 		   o->file_mode, o->dir_mode, o->ttl);
 	if (o->staging[0])
 		seq_show_option(m, "staging", o->staging);
-	seq_printf(m, ",commit_delay=%u,commit_interval=%u,conflict=%s,meta=%s",
+	seq_printf(m, ",commit_delay=%u,commit_interval=%u,conflict=%s,meta=%s,setid=%s",
 		   o->commit_delay, o->commit_interval,
 		   o->conflict_fail ? "fail" : "keep",
-		   o->meta_listing ? "listing" : "stat");
+		   o->meta_listing ? "listing" : "stat",
+		   o->keep_setid ? "keep" : "strip");
 	return 0;
 }
 
@@ -330,6 +358,8 @@ static int s3f_fill_super(struct super_block *sb, struct fs_context *fc)
 	sb->s_maxbytes = MAX_LFS_FILESIZE;
 	sb->s_time_gran = 1;
 	sb->s_flags |= SB_NOSEC;
+	/* no device nodes: S3 cannot hold one, and a bucket must not open one */
+	sb->s_iflags |= SB_I_NODEV;
 
 	err = super_setup_bdi(sb);
 	if (err)
@@ -350,7 +380,7 @@ static int s3f_fill_super(struct super_block *sb, struct fs_context *fc)
 		return errorfc(fc, "%s: %s", sbi->opts.bucket,
 			       errmsg[0] ? errmsg : "the helper refused the mount"), err;
 
-	root = s3f_new_inode(sb, sbi->opts.prefix, &root_attrs);
+	root = s3f_iget(sb, sbi->opts.prefix, &root_attrs);
 	if (IS_ERR(root))
 		return PTR_ERR(root);
 	sb->s_root = d_make_root(root);
@@ -434,6 +464,8 @@ static void s3f_kill_sb(struct super_block *sb)
 		s3f_op_umount(sb);
 	}
 	if (sbi) {
+		if (sbi->staging_dir.dentry)
+			path_put(&sbi->staging_dir);
 		s3f_opts_free(&sbi->opts);
 		kfree(sbi);
 	}
@@ -451,11 +483,14 @@ MODULE_ALIAS_FS("s3f");
 
 static int __init s3f_init(void)
 {
+	struct cred *cred;
 	int err;
 
-	s3f_kernel_cred = prepare_kernel_cred(NULL);
-	if (!s3f_kernel_cred)
+	cred = prepare_kernel_cred(NULL);
+	if (!cred)
 		return -ENOMEM;
+	cap_lower(cred->cap_effective, CAP_SYS_RESOURCE);
+	s3f_stage_cred = cred;
 	err = s3f_inode_cache_init();
 	if (err)
 		goto out_cred;
@@ -483,7 +518,7 @@ out_commit:
 out_inode_cache:
 	s3f_inode_cache_exit();
 out_cred:
-	put_cred(s3f_kernel_cred);
+	put_cred(s3f_stage_cred);
 	return err;
 }
 
@@ -494,7 +529,7 @@ static void __exit s3f_exit(void)
 	s3f_upcall_exit();
 	s3f_commit_exit();
 	s3f_inode_cache_exit();
-	put_cred(s3f_kernel_cred);
+	put_cred(s3f_stage_cred);
 	pr_info("unloaded\n");
 }
 

@@ -17,6 +17,14 @@
  *
  * Finishing a request calls its on_done hook (asynchronous requests, e.g.
  * readahead) or wakes its waiter (s3f_upcall()).  No VFS here.
+ *
+ * A request whose effects must be known before its caller may go on
+ * (COMMIT: the helper reads the staging file until it answers) is
+ * never failed by its deadline.  Its waiter gives up instead
+ * (s3f_upcall_keep(): deadline or fatal signal), sends CANCEL, and the
+ * request stays pending, with its on_done hook still to run, until the
+ * helper answers it or goes away.  A cancelled request is failed, not
+ * resent, when its helper goes: nobody reads on its behalf any more.
  */
 #include <linux/atomic.h>
 #include <linux/jiffies.h>
@@ -188,6 +196,69 @@ int s3f_upcall(struct s3f_req *req, struct sk_buff *msg, long timeout)
 }
 
 /*
+ * The waiter of @req gives up on it (its deadline passed, or a fatal
+ * signal).  A request no helper has is failed at once with @error.  One
+ * the helper has goes on: the helper is asked to stop (CANCEL), and the
+ * request ends when it answers or goes away; on_done runs then.
+ * Returns true when the request has ended or is ending (its result is
+ * final once req->done completes), false when it goes on.
+ */
+static bool s3f_req_abandon(struct s3f_req *req, int error)
+{
+	u32 portid = 0;
+	bool cancel = false;
+
+	spin_lock(&s3f_conn.lock);
+	switch (req->state) {
+	case S3F_REQ_QUEUED:
+		list_del_init(&req->node);
+		s3f_conn.npending--;
+		req->state = S3F_REQ_DONE;
+		spin_unlock(&s3f_conn.lock);
+		s3f_req_finish(req, error);
+		return true;
+	case S3F_REQ_SENT:
+		req->cancelled = true;
+		req->deadline = jiffies + S3F_CANCEL_GRACE;
+		cancel = s3f_conn.connected;
+		portid = s3f_conn.portid;
+		break;
+	default:
+		spin_unlock(&s3f_conn.lock);
+		return true;	/* a reply is being handled right now */
+	}
+	spin_unlock(&s3f_conn.lock);
+
+	if (cancel)
+		s3f_genl_cancel(portid, req->id);
+	return false;
+}
+
+/*
+ * Send and wait, for a request whose effects must be known before its
+ * caller may go on (see the top of this file): at @timeout or on a
+ * fatal signal the wait ends (-ETIMEDOUT, -EINTR) but the request goes
+ * on until the helper answers it; req->on_done, which must have been
+ * set, deals with its outcome then.  Otherwise the helper's result.
+ */
+int s3f_upcall_keep(struct s3f_req *req, struct sk_buff *msg, long timeout)
+{
+	long left;
+	int err;
+
+	req->keep = true;
+	s3f_upcall_start(req, msg, timeout);
+	left = wait_for_completion_killable_timeout(&req->done, timeout);
+	if (left > 0)
+		return req->error;
+	err = left ? -EINTR : -ETIMEDOUT;
+	if (!s3f_req_abandon(req, err))
+		return err;
+	wait_for_completion(&req->done);	/* at most a reply's handling */
+	return req->error;
+}
+
+/*
  * The helper answered request @id.  Runs in the helper's sendmsg
  * context.  Returns -ENOENT for an id nobody waits for any more.
  */
@@ -215,6 +286,11 @@ int s3f_upcall_complete(u64 id, int error, struct genl_info *info)
 	found->error = error;
 	if (found->on_reply)
 		error = found->on_reply(found, info);
+	if (error == -EBADMSG) {
+		pr_warn_ratelimited("upcall %u id %llu: malformed reply from helper pid %d\n",
+				    found->cmd, found->id, current->tgid);
+		error = -EIO;
+	}
 	found->state = S3F_REQ_DONE;
 	s3f_req_finish(found, error);
 	return 0;
@@ -224,6 +300,7 @@ int s3f_upcall_complete(u64 id, int error, struct genl_info *info)
 static void s3f_resend_queued(void)
 {
 	struct s3f_req *req;
+	bool requeued;
 	u32 portid;
 	int budget = 4096;
 
@@ -247,8 +324,11 @@ static void s3f_resend_queued(void)
 		spin_unlock(&s3f_conn.lock);
 
 		s3f_req_send(req, portid);
-		s3f_req_put(req);
-		if (req->state == S3F_REQ_QUEUED)
+		spin_lock(&s3f_conn.lock);
+		requeued = req->state == S3F_REQ_QUEUED;
+		spin_unlock(&s3f_conn.lock);
+		s3f_req_put(req);	/* may free it: not touched after this */
+		if (requeued)
 			return;		/* the socket is full or gone: later */
 	}
 }
@@ -264,6 +344,15 @@ static void s3f_scan(struct work_struct *work)
 	list_for_each_entry_safe(req, tmp, &s3f_conn.pending, node) {
 		if (time_before(jiffies, req->deadline))
 			continue;
+		if (req->keep) {
+			/* its waiter decides (s3f_upcall_keep); say so once */
+			if (req->cancelled && !req->overdue) {
+				req->overdue = true;
+				pr_warn_ratelimited("upcall %u id %llu: the helper has not answered its cancellation\n",
+						    req->cmd, req->id);
+			}
+			continue;
+		}
 		list_move_tail(&req->node, &expired);
 		s3f_conn.npending--;
 		req->state = S3F_REQ_DONE;
@@ -322,7 +411,8 @@ int s3f_helper_register(struct net *net, u32 portid, pid_t tgid)
  */
 int s3f_helper_unregister(struct net *net, u32 portid)
 {
-	struct s3f_req *req;
+	struct s3f_req *req, *tmp;
+	LIST_HEAD(cancelled);
 	unsigned int n = 0;
 	pid_t tgid;
 
@@ -335,13 +425,25 @@ int s3f_helper_unregister(struct net *net, u32 portid)
 	s3f_conn.connected = false;
 	tgid = s3f_conn.tgid;
 	s3f_conn.tgid = 0;
-	list_for_each_entry(req, &s3f_conn.pending, node) {
-		if (req->state == S3F_REQ_SENT) {
-			req->state = S3F_REQ_QUEUED;
-			n++;
+	list_for_each_entry_safe(req, tmp, &s3f_conn.pending, node) {
+		if (req->state != S3F_REQ_SENT)
+			continue;
+		if (req->cancelled) {
+			/* given up on, and nobody works on it any more */
+			list_move_tail(&req->node, &cancelled);
+			s3f_conn.npending--;
+			req->state = S3F_REQ_DONE;
+			continue;
 		}
+		req->state = S3F_REQ_QUEUED;
+		n++;
 	}
 	spin_unlock(&s3f_conn.lock);
+
+	list_for_each_entry_safe(req, tmp, &cancelled, node) {
+		list_del_init(&req->node);
+		s3f_req_finish(req, -ECANCELED);
+	}
 
 	if (n)
 		pr_warn("helper pid %d gone with %u requests unanswered; they wait for a new helper\n",

@@ -29,7 +29,7 @@
  * whose version differs: both sides are built from one tree and shipped
  * together (dkms + package), so there is no negotiation.
  */
-#define S3F_PROTOCOL_VERSION	3
+#define S3F_PROTOCOL_VERSION	4
 
 /* Limits shared by both sides. */
 #define S3F_MAX_KEY_LEN		1024	/* S3's limit on an object key, bytes */
@@ -78,7 +78,10 @@ enum s3f_cmd {
 	/*
 	 * kernel -> helper upcall: check that the mount's bucket is usable
 	 * (it exists, the credentials are accepted, the endpoint answers).
-	 * Attrs: MOUNT.  Reply: ERRNO, and ERRMSG saying what failed.
+	 * Attrs: MOUNT.  Reply: ERRNO, and ERRMSG saying what failed; for a
+	 * read-write mount, STAGE: the staging directory (absolute, as the
+	 * helper sees it), whose free space statfs reports and write(2)
+	 * checks.
 	 */
 	S3F_CMD_MOUNT,
 	/*
@@ -118,8 +121,10 @@ enum s3f_cmd {
 
 	/*
 	 * kernel -> helper upcall: make a staging file for KEY.  Attrs:
-	 * MOUNT, KEY.  The helper creates an empty file in its staging
-	 * directory (the mount's STAGING when given) and replies with FD, a
+	 * MOUNT, KEY, UID and GID (the file's owner: the staging file is
+	 * given to them, so quotas count it).  The helper creates an empty
+	 * file, mode 0600, in its staging directory (the mount's STAGING when
+	 * given) and replies with FD, a
 	 * descriptor of it open read-write in the replying process, and
 	 * STAGE, its path.  The REPLY handler takes its own reference to
 	 * the file (fget in the helper's sendmsg): the helper closes its
@@ -136,10 +141,15 @@ enum s3f_cmd {
 	 * ranges that differ from the base (struct s3f_extent[], any
 	 * number of attributes; bytes past BASE_SIZE differ by definition);
 	 * MODE, UID, GID, MTIME_NS, ATIME_NS, CTIME_NS (written as s3fs-fuse
-	 * metadata); FLAGS (S3F_COMMIT_*); COMMIT_ID, stored with the object
-	 * (x-amz-meta-s3f-commit) so that a COMMIT resent after a helper
-	 * crash recognises its own earlier upload instead of calling it a
-	 * conflict.  Bytes outside EXTENTS below
+	 * metadata); FLAGS (S3F_COMMIT_*); COMMIT_SESSION and COMMIT_ID,
+	 * stored with the object (x-amz-meta-s3f-commit: "SESSION-ID", 16
+	 * hex digits each).  COMMIT_ID names this attempt (a COMMIT resent
+	 * to a new helper keeps it): an object carrying it is this very
+	 * commit, published by an attempt whose answer was lost, and counts
+	 * as success.  COMMIT_SESSION is the same for every attempt since
+	 * the inode's base version: an object carrying it but another
+	 * COMMIT_ID is an earlier attempt of this writer that failed after
+	 * publishing, and becomes the base (no conflict).  Bytes outside EXTENTS below
 	 * BASE_SIZE are the base object's: the staging file has holes there.
 	 * DATA instead of STAGE and EXTENTS (protocol 3): the whole new
 	 * object, SIZE bytes, at most S3F_COMMIT_INLINE_MAX (a small file
@@ -187,6 +197,17 @@ enum s3f_cmd {
 	 * Attrs: MOUNT, KEY, TARGET, MODE, UID, GID, MTIME_NS.  Reply: ETAG.
 	 */
 	S3F_CMD_SYMLINK,
+	/*
+	 * kernel -> helper (protocol 4): stop working on upcall REQ_ID as
+	 * soon as it is safe, because its waiter gave up (its deadline
+	 * passed, or the process was killed).  Not answered itself.  The
+	 * helper still answers REQ_ID: with its result when the work was
+	 * done (for a COMMIT: the object was published), else ECANCELED,
+	 * which promises that the work has stopped and has no effect.  The
+	 * kernel does not touch a staging file while a COMMIT reading it is
+	 * unanswered, so a CANCEL only saves time.
+	 */
+	S3F_CMD_CANCEL,
 
 	__S3F_CMD_MAX,
 };
@@ -234,6 +255,7 @@ enum s3f_attr {
 	S3F_ATTR_TARGET,		/* string, symbolic link target */
 	S3F_ATTR_COMMIT_ID,		/* u64, random, the same when a COMMIT is resent */
 	S3F_ATTR_DATA,			/* binary, an inline COMMIT's bytes */
+	S3F_ATTR_COMMIT_SESSION,	/* u64, the same for every attempt on one base */
 
 	__S3F_ATTR_MAX,
 };
