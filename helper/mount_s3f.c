@@ -10,6 +10,10 @@
  * dropped; per-mount-point flags (nosuid, nodev, noexec, noatime, ...)
  * become mount attributes; everything else goes to s3f.ko, which
  * rejects what it does not know.
+ *
+ * Whoever can write the bucket must not gain privileges on the node: an
+ * s3f mount is nosuid,nodev unless the admin says suid (which also
+ * passes setid=keep, so s3f.ko shows set-id bits from S3) or dev.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -36,7 +40,13 @@ static const struct {
 	{ "relatime", MOUNT_ATTR_RELATIME },
 	{ "strictatime", MOUNT_ATTR_STRICTATIME },
 	{ "nodiratime", MOUNT_ATTR_NODIRATIME },
-	{ "suid", 0 }, { "dev", 0 }, { "exec", 0 }, { "atime", 0 },
+	{ "exec", 0 }, { "atime", 0 },
+};
+
+/* suid and dev are off unless asked for (see the top of this file). */
+struct trust {
+	bool suid;
+	bool dev;
 };
 
 static void usage(void)
@@ -72,7 +82,8 @@ static bool in_list(const char *opt, const char *const *list)
 }
 
 /* Apply one option; returns 0 or -1 (message printed). */
-static int apply_option(int fsfd, char *opt, unsigned int *attrs, bool *ro)
+static int apply_option(int fsfd, char *opt, unsigned int *attrs, bool *ro,
+			struct trust *t)
 {
 	char *eq;
 	size_t i;
@@ -80,6 +91,14 @@ static int apply_option(int fsfd, char *opt, unsigned int *attrs, bool *ro)
 	if (!*opt || in_list(opt, fstab_only) || !strncmp(opt, "x-", 2) ||
 	    !strncmp(opt, "comment=", 8))
 		return 0;
+	if (!strcmp(opt, "suid") || !strcmp(opt, "nosuid")) {
+		t->suid = opt[0] == 's';
+		return 0;
+	}
+	if (!strcmp(opt, "dev") || !strcmp(opt, "nodev")) {
+		t->dev = opt[0] == 'd';
+		return 0;
+	}
 	for (i = 0; i < sizeof(mount_attrs) / sizeof(mount_attrs[0]); i++) {
 		if (!strcmp(opt, mount_attrs[i].name)) {
 			*attrs |= mount_attrs[i].attr;
@@ -105,6 +124,7 @@ static int apply_option(int fsfd, char *opt, unsigned int *attrs, bool *ro)
 int main(int argc, char **argv)
 {
 	const char *source, *dir, *opts = "";
+	struct trust trust = { false, false };
 	unsigned int attrs = 0;
 	bool ro = false;
 	char *copy, *opt, *save;
@@ -146,11 +166,20 @@ int main(int argc, char **argv)
 	if (!copy)
 		goto out_close_fs;
 	for (opt = strtok_r(copy, ",", &save); opt; opt = strtok_r(NULL, ",", &save))
-		if (apply_option(fsfd, opt, &attrs, &ro))
+		if (apply_option(fsfd, opt, &attrs, &ro, &trust))
 			break;
 	free(copy);
 	if (opt)
 		goto out_close_fs;
+	if (!trust.suid)
+		attrs |= MOUNT_ATTR_NOSUID;
+	else if (fsconfig(fsfd, FSCONFIG_SET_STRING, "setid", "keep", 0)) {
+		fprintf(stderr, "mount.s3f: option \"suid\": %s\n", strerror(errno));
+		print_fs_log(fsfd);
+		goto out_close_fs;
+	}
+	if (!trust.dev)
+		attrs |= MOUNT_ATTR_NODEV;
 
 	if (fsconfig(fsfd, FSCONFIG_CMD_CREATE, NULL, NULL, 0)) {
 		fprintf(stderr, "mount.s3f: mounting %s failed: %s\n", source,

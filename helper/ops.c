@@ -25,6 +25,7 @@
 #include "ops.h"
 #include "s3.h"
 #include "staging.h"
+#include "testhooks.h"
 #include "wjobs.h"
 
 #define READDIR_PAGE	1000
@@ -543,6 +544,9 @@ void job_run(struct s3f_nl *nl, struct job *job)
 		s3f_nl_reply(nl, job->id, 0, NULL);
 		return;
 	}
+	if (testhooks_bad_reply(nl, job))
+		return;
+	testhooks_commit_delay(job);
 	if (wjob_run_local(nl, job))
 		return;		/* staging files: no S3 client needed */
 	me = mounts_get(&job->mp, errbuf, sizeof(errbuf), &err);

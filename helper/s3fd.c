@@ -24,6 +24,7 @@
 #include "log.h"
 #include "ops.h"
 #include "staging.h"
+#include "testhooks.h"
 #include "wjobs.h"
 
 #define S3FD_DEFAULT_WORKERS	16
@@ -33,6 +34,8 @@ struct s3fd_opts {
 	int workers;
 	bool foreground;
 	bool ignore_upcalls;	/* test hook: play a hung helper */
+	bool bad_replies;	/* test hook: testhooks.h */
+	unsigned int commit_delay_ms;	/* test hook: testhooks.h */
 	bool use_syslog;
 	enum log_level level;
 	const char *staging;	/* staging directory */
@@ -59,6 +62,9 @@ static void usage(FILE *f)
 		"                       least 8; requests wait for room (default %llu)\n"
 		"      --test-ignore-upcalls  register but never answer (tests of\n"
 		"                       timeouts and helper restarts)\n"
+		"      --test-bad-replies  answer s3f-fault-* keys with replies that\n"
+		"                       break the protocol (tests of the kernel's checks)\n"
+		"      --test-commit-delay-ms N  wait N ms before each commit\n"
 		"  -h, --help           this text\n",
 		BUFBUDGET_DEFAULT >> 20);
 }
@@ -73,6 +79,8 @@ static int parse_args(int argc, char **argv, struct s3fd_opts *o)
 		{ "workers", required_argument, NULL, 'w' },
 		{ "buffer-mib", required_argument, NULL, 'b' },
 		{ "test-ignore-upcalls", no_argument, NULL, 'I' },
+		{ "test-bad-replies", no_argument, NULL, 'B' },
+		{ "test-commit-delay-ms", required_argument, NULL, 'D' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -127,6 +135,12 @@ static int parse_args(int argc, char **argv, struct s3fd_opts *o)
 		}
 		case 'I':
 			o->ignore_upcalls = true;
+			break;
+		case 'B':
+			o->bad_replies = true;
+			break;
+		case 'D':
+			o->commit_delay_ms = strtoul(optarg, NULL, 10);
 			break;
 		case 'h':
 			usage(stdout);
@@ -417,6 +431,7 @@ int main(int argc, char **argv)
 		log_debug("PR_SET_IO_FLUSHER: %s", strerror(errno));
 	staging_init(o.staging);
 	bufbudget_set(o.buffer_bytes);
+	testhooks_set(o.bad_replies, o.commit_delay_ms);
 
 	sfd = open_signalfd();
 	if (sfd < 0) {

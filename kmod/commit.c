@@ -241,7 +241,7 @@ static void s3f_stage_work_fn(struct work_struct *work)
 	struct s3f_inode *si = container_of(work, struct s3f_inode, stage_work);
 	struct inode *inode = &si->vfs_inode;
 
-	if (!s3f_stage_get(inode)) {
+	if (!s3f_stage_try(inode)) {
 		atomic_long_set(&si->unstaged, 0);
 		filemap_flush(inode->i_mapping);
 	} else {
@@ -598,7 +598,8 @@ static void s3f_commit_call_done(struct s3f_req *req)
 			key = s3f_conflict_key(&call->a);
 			s3f_commit_apply(inode, &call->a, call->a.size, call->changes,
 					 key);
-		} else {
+		} else if (req->error != -ECANCELED) {
+			/* cancelled: nothing happened, and the waiter was told */
 			atomic64_inc(&S3F_SB(inode->i_sb)->commit_errors);
 			s3f_report_error(inode, req->error);
 			if (req->cancelled)
@@ -1059,6 +1060,7 @@ void s3f_commit_inode_init(struct s3f_inode *si)
 	init_rwsem(&si->stage_sem);
 	si->stage = NULL;
 	si->stage_path = NULL;
+	si->stage_failed = 0;
 	xa_init(&si->staged);
 	mutex_init(&si->commit_mutex);
 	si->inflight = NULL;

@@ -47,7 +47,7 @@ static void s3f_write_behind(struct inode *inode, ssize_t written)
 	struct s3f_inode *si = S3F_I(inode);
 	long unstaged = atomic_long_add_return(written, &si->unstaged);
 
-	if (unstaged > S3F_FILE_DIRTY_MAX && !s3f_stage_get(inode)) {
+	if (unstaged > S3F_FILE_DIRTY_MAX && !s3f_stage_try(inode)) {
 		atomic_long_set(&si->unstaged, 0);
 		filemap_fdatawrite(inode->i_mapping);
 	} else if (unstaged >= S3F_STAGE_BEHIND && READ_ONCE(si->stage)) {
@@ -71,12 +71,17 @@ static ssize_t s3f_file_write_iter(struct kiocb *iocb, struct iov_iter *from)
 	 * A big file wants its staging file now, so that writeback can
 	 * move its pages out of memory.  Without a helper (restarting) the
 	 * write still goes to the page cache: the commit makes the file,
-	 * and dirty limits throttle the writer until then.  (O_APPEND: the
-	 * offset is known only under the inode lock; assume the worst.)
+	 * and dirty limits throttle the writer until then.  A helper that
+	 * refuses one (a full or broken staging directory) fails the write:
+	 * bytes that cannot be staged are not taken.  (O_APPEND: the offset
+	 * is known only under the inode lock; assume the worst.)
 	 */
 	if (end > S3F_LAZY_STAGE_MAX || (iocb->ki_flags & IOCB_APPEND) ||
-	    i_size_read(inode) > S3F_LAZY_STAGE_MAX)
-		s3f_stage_get(inode);
+	    i_size_read(inode) > S3F_LAZY_STAGE_MAX) {
+		ret = s3f_stage_try(inode);
+		if (ret && ret != -ENOTCONN && ret != -ETIMEDOUT && ret != -EINTR)
+			return ret;
+	}
 	ret = generic_file_write_iter(iocb, from);
 	if (ret > 0)
 		s3f_write_behind(inode, ret);
@@ -142,7 +147,7 @@ static int s3f_file_release(struct inode *inode, struct file *file)
  */
 static vm_fault_t s3f_page_mkwrite(struct vm_fault *vmf)
 {
-	s3f_stage_get(file_inode(vmf->vma->vm_file));
+	s3f_stage_try(file_inode(vmf->vma->vm_file));
 	return filemap_page_mkwrite(vmf);
 }
 

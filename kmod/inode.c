@@ -290,6 +290,25 @@ struct inode *s3f_iget(struct super_block *sb, const char *key,
 }
 
 /*
+ * The inode of @key if the table has one with local changes S3 does not
+ * have yet (a new file not committed, or one being written): it is the
+ * truth about the key, whatever S3 says, and whether or not the dcache
+ * still has its name.
+ */
+struct inode *s3f_ilookup_local(struct super_block *sb, const char *key)
+{
+	struct s3f_iget_args args = { .key = key };
+	struct inode *inode;
+
+	inode = ilookup5(sb, s3f_key_hash(key), s3f_inode_test, &args);
+	if (inode && !s3f_inode_dirty(inode) && !READ_ONCE(S3F_I(inode)->inflight)) {
+		iput(inode);
+		inode = NULL;
+	}
+	return inode;
+}
+
+/*
  * A new inode for @key, made here (create, mkdir, symlink): whatever
  * inode the table still had for the key is out of date.
  */

@@ -61,7 +61,19 @@ struct dentry *s3f_lookup(struct inode *dir, struct dentry *dentry,
 	if (down_read_killable(&S3F_SB(sb)->rename_sem))
 		return ERR_PTR(-EINTR);
 	key = s3f_child_key(dir, dentry->d_name.name, dentry->d_name.len, false);
-	err = key ? s3f_op_lookup(sb, key, 0, &attrs) : -ENOMEM;
+	if (!key) {
+		err = -ENOMEM;
+		goto out_unlock;
+	}
+	/* a file with changes not yet in S3 is found here, not there */
+	inode = s3f_ilookup_local(sb, key);
+	if (inode) {
+		kfree(key);
+		dentry->d_time = jiffies;
+		up_read(&S3F_SB(sb)->rename_sem);
+		return d_splice_alias(inode, dentry);
+	}
+	err = s3f_op_lookup(sb, key, 0, &attrs);
 	kfree(key);
 	if (err && err != -ENOENT)
 		goto out_unlock;

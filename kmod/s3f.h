@@ -39,8 +39,14 @@
 #define S3F_MAGIC		0x53334653	/* "S3FS" */
 #define S3F_ETAG_MAX		130
 
-/* How long an upcall waits for the helper's reply before failing. */
-#define S3F_UPCALL_TIMEOUT	(30 * HZ)
+/*
+ * How long an upcall waits for the helper's reply before failing, and a
+ * COMMIT (plus a second per MiB) before its waiter gives up: module
+ * parameters upcall_timeout and commit_timeout (seconds; upcall.c).
+ */
+extern unsigned int s3f_upcall_timeout_secs, s3f_commit_timeout_secs;
+#define S3F_UPCALL_TIMEOUT	(max_t(long, 1, READ_ONCE(s3f_upcall_timeout_secs)) * HZ)
+#define S3F_COMMIT_TIMEOUT	(max_t(long, 1, READ_ONCE(s3f_commit_timeout_secs)) * HZ)
 /* Upcalls nobody waits for (UMOUNT) and PING. */
 #define S3F_PING_TIMEOUT	(5 * HZ)
 /* A cancelled request not answered this long after its CANCEL is logged. */
@@ -65,8 +71,6 @@
 #define S3F_LAZY_STAGE_MAX	(1 << 20)
 /* write(2) fails with ENOSPC when the staging fs would keep less. */
 #define S3F_STAGE_RESERVE	(16 << 20)
-/* STAGE_OPEN and namespace upcalls; a COMMIT gets more per MiB. */
-#define S3F_COMMIT_TIMEOUT	(120 * HZ)
 
 /* Mount options (super.c); immutable once the superblock exists. */
 struct s3f_mount_opts {
@@ -209,6 +213,8 @@ struct s3f_inode {
 	struct rw_semaphore stage_sem;
 	struct file *stage;
 	char *stage_path;
+	unsigned long stage_failed;	/* jiffies of the last STAGE_OPEN failure, or 0 */
+	int stage_err;			/* and its error */
 	struct xarray staged;
 	struct mutex commit_mutex;	/* see above */
 	struct s3f_commit_call *inflight;
@@ -308,6 +314,12 @@ bool s3f_name_valid(const char *name, size_t len);
 bool s3f_bucket_valid(const char *b, size_t len);
 bool s3f_prefix_valid(const char *p, size_t *len);
 
+/* fault.c */
+bool s3f_fault_upcall(void);
+bool s3f_fault_stage(void);
+void s3f_fault_init(void);
+void s3f_fault_exit(void);
+
 /* trust.c */
 int s3f_reply_errno(u32 err);
 bool s3f_etag_valid(const char *etag);
@@ -326,6 +338,7 @@ struct inode *s3f_iget(struct super_block *sb, const char *key,
 		       const struct s3f_attrs *attrs);
 struct inode *s3f_new_inode(struct super_block *sb, const char *key,
 			    const struct s3f_attrs *attrs);
+struct inode *s3f_ilookup_local(struct super_block *sb, const char *key);
 struct s3f_key *s3f_key_alloc(const char *key);
 void s3f_install_key(struct inode *inode, struct s3f_key *k);
 int s3f_set_key(struct inode *inode, const char *key);
@@ -363,6 +376,7 @@ extern const struct inode_operations s3f_symlink_iops;
 
 /* stage.c */
 int s3f_stage_get(struct inode *inode);
+int s3f_stage_try(struct inode *inode);
 bool s3f_stage_file_ok(struct file *file, const char *path);
 int s3f_stage_space(struct super_block *sb, size_t bytes);
 bool s3f_staged(struct inode *inode, pgoff_t index);

@@ -50,6 +50,8 @@ int s3f_stage_get(struct inode *inode)
 	/* no lock across the upcall: two racing callers make two files */
 	err = s3f_op_stage_open(inode->i_sb, si->key, inode, &file, &path);
 	if (err) {
+		WRITE_ONCE(si->stage_err, err);
+		WRITE_ONCE(si->stage_failed, jiffies | 1);
 		pr_warn_ratelimited("%s: no staging file: %d\n", si->key, err);
 		return err;
 	}
@@ -97,6 +99,23 @@ bool s3f_stage_file_ok(struct file *file, const char *path)
 	same = d_backing_inode(p.dentry) == inode;
 	path_put(&p);
 	return same;
+}
+
+/*
+ * s3f_stage_get() where the staging file is only wanted early (write(2),
+ * mmap, write-behind): at most one try a second after a failure, so a
+ * helper that cannot make one does not cost every write an upcall.  The
+ * commit always tries.
+ */
+int s3f_stage_try(struct inode *inode)
+{
+	unsigned long failed = READ_ONCE(S3F_I(inode)->stage_failed);
+
+	if (READ_ONCE(S3F_I(inode)->stage))
+		return 0;
+	if (failed && time_before(jiffies, failed + HZ))
+		return READ_ONCE(S3F_I(inode)->stage_err);
+	return s3f_stage_get(inode);
 }
 
 bool s3f_staged(struct inode *inode, pgoff_t index)
@@ -160,6 +179,8 @@ int s3f_stage_write_folio(struct inode *inode, struct folio *folio, size_t len)
 
 	if (!si->stage)
 		return -EIO;
+	if (s3f_fault_stage())
+		return -ENOSPC;
 	bvec_set_page(&bv, &folio->page, len, 0);
 	iov_iter_bvec(&iter, ITER_SOURCE, &bv, 1, len);
 	old_cred = override_creds(s3f_stage_cred);

@@ -506,6 +506,7 @@ static int __init s3f_init(void)
 	err = register_filesystem(&s3f_fs_type);
 	if (err)
 		goto out_genl_exit;
+	s3f_fault_init();
 	pr_info("loaded, protocol %u\n", S3F_PROTOCOL_VERSION);
 	return 0;
 
@@ -524,6 +525,7 @@ out_cred:
 
 static void __exit s3f_exit(void)
 {
+	s3f_fault_exit();
 	unregister_filesystem(&s3f_fs_type);
 	s3f_genl_exit();
 	s3f_upcall_exit();

@@ -28,6 +28,7 @@
  */
 #include <linux/atomic.h>
 #include <linux/jiffies.h>
+#include <linux/moduleparam.h>
 #include <linux/sched.h>
 #include <linux/slab.h>
 #include <linux/spinlock.h>
@@ -57,6 +58,14 @@ static struct s3f_conn {
 };
 
 static atomic64_t s3f_next_req_id = ATOMIC64_INIT(0);
+
+/* Tunable for slow object stores (and for tests of the timeouts). */
+unsigned int s3f_upcall_timeout_secs = 30;
+module_param_named(upcall_timeout, s3f_upcall_timeout_secs, uint, 0644);
+MODULE_PARM_DESC(upcall_timeout, "seconds an upcall waits for the helper (default 30)");
+unsigned int s3f_commit_timeout_secs = 120;
+module_param_named(commit_timeout, s3f_commit_timeout_secs, uint, 0644);
+MODULE_PARM_DESC(commit_timeout, "seconds a commit waits, plus one per MiB, before its caller gets ETIMEDOUT and the commit goes on (default 120)");
 
 static void s3f_scan(struct work_struct *work);
 static DECLARE_DELAYED_WORK(s3f_scan_work, s3f_scan);
@@ -164,6 +173,11 @@ void s3f_upcall_start(struct s3f_req *req, struct sk_buff *msg, long timeout)
 	req->deadline = jiffies + timeout;
 	kref_get(&req->ref);		/* for the pending list, until DONE */
 
+	if (s3f_fault_upcall()) {	/* tests: the helper said EIO */
+		req->state = S3F_REQ_DONE;
+		s3f_req_finish(req, -EIO);
+		return;
+	}
 	spin_lock(&s3f_conn.lock);
 	if (!s3f_conn.connected) {
 		req->state = S3F_REQ_DONE;
