@@ -234,6 +234,7 @@ out_dput:
 /* False when @de could not be given a positive dentry of its type. */
 static bool s3f_prime_dentry(struct dentry *parent, struct s3f_dirent *de)
 {
+	struct rw_semaphore *rename_sem = &S3F_SB(parent->d_sb)->rename_sem;
 	struct qstr q = QSTR_INIT(de->name, de->len);
 	DECLARE_WAIT_QUEUE_HEAD_ONSTACK(wq);
 	struct dentry *dentry, *alias;
@@ -262,10 +263,20 @@ static bool s3f_prime_dentry(struct dentry *parent, struct s3f_dirent *de)
 		return ok;
 	}
 
-	key = s3f_child_key(d_inode(parent), de->name, de->len,
-			    de->attrs.type == S3F_TYPE_DIR);
-	inode = key ? s3f_iget(parent->d_sb, key, &de->attrs) : ERR_PTR(-ENOMEM);
-	kfree(key);
+	/*
+	 * The key, and its inode, under rename_sem; never wait for a dentry
+	 * holding it (s3f_lookup waits for it holding one).
+	 */
+	if (down_read_killable(rename_sem)) {
+		inode = ERR_PTR(-EINTR);
+	} else {
+		key = s3f_child_key(d_inode(parent), de->name, de->len,
+				    de->attrs.type == S3F_TYPE_DIR);
+		inode = key ? s3f_iget(parent->d_sb, key, &de->attrs) :
+			      ERR_PTR(-ENOMEM);
+		kfree(key);
+		up_read(rename_sem);
+	}
 	if (IS_ERR(inode)) {
 		d_lookup_done(dentry);
 		dput(dentry);
@@ -362,14 +373,14 @@ static int s3f_dir_load(struct file *file, struct s3f_dir_list *dl)
 	int err;
 
 	s3f_dir_list_free(dl);
-	/* the directory's key must not change between listing and filing */
+	/* the directory's key must not change while it is listed */
 	if (down_read_killable(rename_sem))
 		return -EINTR;
 	c.dir_key = S3F_I(dir)->key;
 	err = s3f_dir_list_all(dir, &c);
-	if (err)
-		goto out_free;
-	err = s3f_collect_local(dir, &c);
+	if (!err)
+		err = s3f_collect_local(dir, &c);
+	up_read(rename_sem);
 	if (!err)
 		err = s3f_dir_index(dl);
 	if (err)
@@ -377,13 +388,11 @@ static int s3f_dir_load(struct file *file, struct s3f_dir_list *dl)
 	for (i = 0; i < dl->count; i++)
 		if (!s3f_prime_dentry(file->f_path.dentry, dl->index[i]))
 			complete = false;
-	up_read(rename_sem);
 	/* every entry has a dentry now, as of the listing's start */
 	WRITE_ONCE(S3F_I(dir)->complete_time, complete ? start : 0);
 	return 0;
 
 out_free:
-	up_read(rename_sem);
 	s3f_dir_list_free(dl);
 	return err;
 }

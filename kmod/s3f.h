@@ -121,12 +121,16 @@ struct s3f_sb_info {
 	atomic_t calls;			/* staged COMMITs not yet put (commit.c) */
 
 	/*
-	 * Keys change only under @rename_sem held exclusive (a directory
-	 * rename re-keys every inode under it).  Whatever computes a key from
-	 * a directory's, or sends one to S3, holds it shared: lookups,
-	 * readdir, creates, namespace upcalls, and each staged COMMIT until
-	 * it ends (down_read_non_owner: the request may outlive its waiter).
-	 * Taken after the VFS's locks and commit_mutex.
+	 * A directory's key, and so every key under it, changes only under
+	 * @rename_sem held exclusive (a directory rename re-keys every inode
+	 * under it; a file's own key changes under its commit lock: file
+	 * rename, conflict copy).  Whatever computes a key from a
+	 * directory's, or sends one to S3, holds it shared: lookups, readdir,
+	 * creates, namespace upcalls, and each staged COMMIT until its wait
+	 * ends (COMMITs still in flight then are waited for separately by
+	 * the rename).  Taken after the VFS's locks and commit_mutex.  Never wait
+	 * for a dentry in lookup (d_alloc_parallel) holding it: s3f_lookup
+	 * takes it holding its in-lookup dentry.
 	 */
 	struct rw_semaphore rename_sem;
 
