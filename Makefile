@@ -3,8 +3,11 @@
 # s3f top-level build.
 #   make            kmod/s3f.ko and the helper programs
 #   make check      every test (host and guest); ends "N passed, N failed"
+#   make check-long the long forms of the tests (hours: tests/run long)
 #   make demo       the demo: build, boot a guest, S3 server, show it working
 #   make clean      remove everything the build made
+#   make module-debug  s3f.ko for the test guest's debug kernel (built first
+#                   if needed, ~20 min cold), in its cache: kmod/ is untouched
 #
 # KDIR: the kernel build tree the module is built against.  Default: the
 # running kernel's; where it has none (as on hosts that run the module
@@ -24,11 +27,20 @@ module:
 helper:
 	$(MAKE) -C helper
 
+module-debug:
+	scripts/debug-kernel --module
+
 # Both install what they need first (apt, npm), so they work on a fresh machine.
 check:
 	scripts/install-deps
 	$(MAKE) all
 	tests/run
+
+# The long forms (fstests' fsx and fsstress at full length); same last line.
+check-long:
+	scripts/install-deps
+	$(MAKE) all
+	tests/run long
 
 demo:
 	scripts/install-deps
@@ -40,4 +52,4 @@ clean:
 	$(MAKE) -C helper clean
 	rm -f helper/tests/*.o
 
-.PHONY: all module helper check demo clean
+.PHONY: all module helper module-debug check check-long demo clean
