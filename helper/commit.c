@@ -745,16 +745,21 @@ enum own_commit {
 	OWN_NOT,	/* another writer's object, or none */
 	OWN_THIS,	/* this very commit, published by an attempt whose answer was lost */
 	OWN_EARLIER,	/* an earlier attempt of this writer since its base */
+	OWN_TORN,	/* this commit's tag on an object of another size */
 };
 
 /*
  * Whose is the object at key?  Its tag (COMMIT_TAG_META) says: this
  * commit's own tag, or the same writer session's (o->own_session, the
- * tag's prefix up to and including '-').  For OWN_THIS, out->etag is
- * set; for OWN_EARLIER, *etag and *size describe that object.
+ * tag's prefix up to and including '-').  This commit's tag on an object
+ * that is not this commit's size is an attempt the server kept torn (a
+ * server that stores a PUT cut short): ours to replace, never a
+ * success.  For OWN_THIS, out->etag is set; for OWN_EARLIER and
+ * OWN_TORN, *etag and *size describe that object.
  */
 static enum own_commit own_commit_landed(struct s3_client *c, const char *key,
 					 const struct commit_opts *o,
+					 uint64_t want_size,
 					 struct commit_result *out,
 					 char *etag, uint64_t *size)
 {
@@ -766,16 +771,20 @@ static enum own_commit own_commit_landed(struct s3_client *c, const char *key,
 	if (s3_head(c, key, &obj, &res))
 		return OWN_NOT;
 	tag = s3_object_meta(&obj, COMMIT_TAG_META);
-	if (tag && !strcmp(tag, o->own_commit_tag)) {
+	snprintf(etag, S3_ETAG_MAX, "%s", obj.etag);
+	*size = obj.size;
+	if (tag && !strcmp(tag, o->own_commit_tag) && obj.size == want_size) {
 		own = OWN_THIS;
 		snprintf(out->etag, sizeof(out->etag), "%s", obj.etag);
 		log_info("commit %s: already published by an earlier attempt of this commit (ETag %s)",
 			 key, obj.etag);
+	} else if (tag && !strcmp(tag, o->own_commit_tag)) {
+		own = OWN_TORN;
+		log_warn("commit %s: the server kept an earlier attempt of this commit cut short (%" PRIu64 " of %" PRIu64 " bytes): replacing it",
+			 key, obj.size, want_size);
 	} else if (tag && o->own_session && o->own_session[0] &&
 		   !strncmp(tag, o->own_session, strlen(o->own_session))) {
 		own = OWN_EARLIER;
-		snprintf(etag, S3_ETAG_MAX, "%s", obj.etag);
-		*size = obj.size;
 		log_info("commit %s: the object is this writer's earlier attempt (ETag %s): committing on top of it",
 			 key, obj.etag);
 	}
@@ -820,10 +829,18 @@ int commit_object(struct s3_client *c, const char *key,
 		char etag[S3_ETAG_MAX];
 		uint64_t size;
 
-		switch (own_commit_landed(c, key, o, out, etag, &size)) {
+		switch (own_commit_landed(c, key, o, src->size, out, etag, &size)) {
 		case OWN_THIS:
 			err = 0;
 			break;
+		case OWN_TORN:
+			/* its bytes are no base: only a source with none clean replaces it */
+			if (src->sparse && has_clean(x.dirty, x.ndirty, x.copyable, 0,
+						     x.copyable)) {
+				err = -ESTALE;
+				goto out;
+			}
+			/* fall through */
 		case OWN_EARLIER: {
 			/*
 			 * Our own version is the base now.  Its bytes outside

@@ -208,6 +208,10 @@ static void s3f_commit_work_fn(struct work_struct *work)
 	unsigned int retry;
 	int err;
 
+	if (READ_ONCE(sbi->shutdown)) {	/* umount commits what it can itself */
+		iput(inode);
+		return;
+	}
 	err = s3f_commit(inode);
 	spin_lock(&sbi->dirty_lock);
 	if (!err)
@@ -598,13 +602,18 @@ static void s3f_commit_call_done(struct s3f_req *req)
 			key = s3f_conflict_key(&call->a);
 			s3f_commit_apply(inode, &call->a, call->a.size, call->changes,
 					 key);
-		} else if (req->error != -ECANCELED) {
-			/* cancelled: nothing happened, and the waiter was told */
+		} else {
 			atomic64_inc(&S3F_SB(inode->i_sb)->commit_errors);
-			s3f_report_error(inode, req->error);
-			if (req->cancelled)
+			/*
+			 * A waiter gets the error; one that gave up was told
+			 * ETIMEDOUT or EINTR, so the next fsync hears how it
+			 * ended (unless it was cancelled: nothing happened).
+			 */
+			if (req->cancelled && req->error != -ECANCELED) {
+				s3f_report_error(inode, req->error);
 				pr_warn_ratelimited("%s: commit given up by its waiter ended: %d\n",
 						    call->key, req->error);
+			}
 		}
 		spin_lock(&si->lock);
 		si->inflight = NULL;
@@ -914,6 +923,20 @@ int s3f_sync_fs(struct super_block *sb, int wait)
 }
 
 /*
+ * Cancel @work, an inode's, dropping the reference it held if it was
+ * queued.  A running one (a commit may wait for s3fd as long as
+ * commit_timeout) is waited for in short sleeps, so umount is never a
+ * task the kernel reports hung.
+ */
+static void s3f_cancel_work(struct work_struct *work, struct inode *inode)
+{
+	while (work_busy(work) & WORK_BUSY_RUNNING)
+		schedule_timeout_uninterruptible(HZ / 10);
+	if (cancel_work_sync(work))
+		iput(inode);
+}
+
+/*
  * Cancel the queued work items of every inode of @sb, dropping the
  * references they held (the drop_pagecache_sb walk).
  */
@@ -934,10 +957,8 @@ static void s3f_cancel_works(struct super_block *sb)
 		spin_unlock(&inode->i_lock);
 		spin_unlock(&sb->s_inode_list_lock);
 
-		if (cancel_work_sync(&si->commit_work))
-			iput(inode);
-		if (cancel_work_sync(&si->stage_work))
-			iput(inode);
+		s3f_cancel_work(&si->commit_work, inode);
+		s3f_cancel_work(&si->stage_work, inode);
 		iput(toput);
 		toput = inode;
 
@@ -1034,8 +1055,12 @@ void s3f_commit_shutdown(struct super_block *sb)
 	if (lost)
 		pr_err("s3://%s/%s: %u files with uncommitted changes at unmount\n",
 		       sbi->opts.bucket, sbi->opts.prefix, lost);
-	/* requests that hold references into the mount (READ, prefetch, puts) */
-	wait_event(s3f_commit_waitq, !atomic_read(&sbi->calls));
+	/*
+	 * Requests that hold references into the mount (READ, prefetch,
+	 * puts) end within their deadlines; wait in short sleeps.
+	 */
+	while (!wait_event_timeout(s3f_commit_waitq, !atomic_read(&sbi->calls), HZ))
+		;
 }
 
 void s3f_commit_sb_init(struct s3f_sb_info *sbi)

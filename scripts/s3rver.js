@@ -83,12 +83,40 @@ function loadS3rver(opts) {
     const S3rver = require(main)
     if (!process.stderr.isTTY) plainLogs(main)
     fixKeysAndListing(path.dirname(main))
+    atomicPuts(path.dirname(main))
     if (opts.conditional) conditionalWrites(path.dirname(main))
     return S3rver
   } catch (err) {
     process.stderr.write(`s3rver.js: cannot load @20minutes/s3rver (${err.message}); ` +
       'run scripts/install-deps\n')
     process.exit(1)
+  }
+}
+
+// s3rver streams a PUT's body straight into the object's file, so an
+// upload cut short (its client killed mid-body) leaves a torn object
+// there, which S3 never stores: a PUT either stores the whole body or
+// nothing.  Write the body to a temporary file beside it (its name does
+// not end like an object's, so listings skip it) and rename it into
+// place only when all of it arrived.
+function atomicPuts(libDir) {
+  const FilesystemStore = require(path.join(libDir, 'stores', 'filesystem.js'))
+  const fsp = require('node:fs/promises')
+
+  FilesystemStore.prototype.putObject = async function (object) {
+    const objectPath = this.getResourcePath(object.bucket, object.key, 'object')
+    const tmp = `${objectPath}.upload-${crypto.randomBytes(8).toString('hex')}`
+    await fsp.mkdir(path.dirname(objectPath), { recursive: true })
+    let size, md5
+    try {
+      ;[size, md5] = await this.putContent(tmp, object.content)
+    } catch (err) {
+      await fsp.unlink(tmp).catch(() => {})
+      throw err
+    }
+    await fsp.rename(tmp, objectPath)
+    await this.putMetadata(object.bucket, object.key, object.metadata, md5)
+    return { size, md5 }
   }
 }
 
