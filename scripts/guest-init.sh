@@ -1,21 +1,24 @@
 #!/bin/sh
 # Runs inside the test guest as root, chrooted into the host's root (read-only
-# 9p), started by the initramfs /init that scripts/guest-kernel builds, for
-# scripts/guest-run. Not for use on the host.
+# 9p), started by the initramfs /init of scripts/guest-lib.sh (built by
+# scripts/guest-kernel or scripts/debug-kernel), for scripts/guest-run. Not
+# for use on the host.
 #
 # Reads from the out dir (/run/s3f-out, the host's per-run dir, writable):
 #   config    S3F_GUEST_MODE (full | no-helper | bare), S3F_GUEST_TOP (the
-#             checkout), S3F_GUEST_CWD, S3F_GUEST_KVER, S3F_GUEST_KDIR
+#             checkout), S3F_GUEST_CWD, S3F_GUEST_KVER, S3F_GUEST_KDIR,
+#             S3F_GUEST_KERNEL (stock | debug)
 #   env       "export NAME='value'" lines: the caller's S3F_* variables, then
 #             guest-run's -e NAME=VALUE
 #   cmd       COMMAND, quoted: "exec 'arg' ..."
 # Writes there: init.log (this script's log, with guest uptimes), s3rver.log,
-# s3fd.log, dmesg.txt and, last, status:
+# s3fd.log, dmesg.txt, kmemleak.txt (a kernel with kmemleak: the debug
+# kernel) and, last, status:
 #   setup=ok|failed  command=N  teardown=ok|failed
 #
 # Order: lo up, hostname; start the S3 server; insmod s3f.ko; s3fd; wait for
-# the S3 server; [mount]; COMMAND; then the reverse: umount, stop s3fd, rmmod,
-# stop the S3 server, dmesg.
+# the S3 server; [mount]; COMMAND; then the reverse: umount, stop s3fd,
+# kmemleak scan (if the kernel has it), rmmod, stop the S3 server, dmesg.
 set -u
 
 out=/run/s3f-out
@@ -44,6 +47,11 @@ S3_PORT=4568
 S3_BUCKET=s3f-test
 S3_WAIT=${S3F_GUEST_S3_WAIT:-60}	# seconds for the S3 server to listen
 HELPER_WAIT=10				# seconds for s3fd to register
+if [ "${S3F_GUEST_KERNEL:-stock}" = debug ]; then
+	# Its checkers make every system call and fault several times slower.
+	S3_WAIT=${S3F_GUEST_S3_WAIT:-300}
+	HELPER_WAIT=60
+fi
 
 log() {
 	read -r up _ </proc/uptime
@@ -118,6 +126,30 @@ base_setup() {
 		log "note: $kmods not visible; modprobe will not work"
 	fi
 	mkdir -p "$run"
+}
+
+# --- the debug kernel (guest-run --kernel debug) --------------------------------
+
+# debug_setup: debugfs (kmemleak, fault-injection knobs) mounted; and
+# fail-nth (/proc/thread-self/fail-nth) set up as syzkaller does: it may fail
+# any slab or page allocation, also those that may sleep (by default only
+# atomic ones fail), and each injected fault logs one "FAULT_INJECTION:
+# forcing a failure." line without the stack dump that the harness would take
+# for a kernel problem. Without fail-nth or a probability, nothing fails.
+debug_setup() {
+	dbg=/sys/kernel/debug
+	grep -q " $dbg debugfs " /proc/mounts || mount -t debugfs debugfs "$dbg" ||
+		{ log "mounting debugfs failed"; return 1; }
+	for f in failslab fail_page_alloc fail_usercopy; do
+		[ -d "$dbg/$f" ] || continue
+		echo 1 >"$dbg/$f/verbose"
+		[ ! -e "$dbg/$f/ignore-gfp-wait" ] || echo N >"$dbg/$f/ignore-gfp-wait"
+	done
+	if [ -d "$dbg/fail_page_alloc" ]; then
+		echo N >"$dbg/fail_page_alloc/ignore-gfp-highmem"
+		echo 0 >"$dbg/fail_page_alloc/min-order"
+	fi
+	log "debug kernel: debugfs mounted, fault injection ready for fail-nth"
 }
 
 # --- S3 server ----------------------------------------------------------------
@@ -264,6 +296,32 @@ run_command() {
 	return "$rc"
 }
 
+# --- kmemleak (the debug kernel) ------------------------------------------------
+
+# kmemleak_report: on a kernel with kmemleak, scan for leaks and save the
+# report to kmemleak.txt, before rmmod s3f, so that the module's frames in
+# the allocation backtraces still resolve to names (guest-run fails the run
+# if one is s3f's). An object is reported only once two scans in a row found
+# it unreferenced and unchanged (the first scan records its checksum) and it
+# is older than 5 s at the start of the second: hence the 6 s between them.
+kmemleak_report() {
+	km=/sys/kernel/debug/kmemleak
+	# Built-in kmemleak shows as /sys/module/kmemleak (its "verbose" parameter).
+	[ -d /sys/module/kmemleak ] || return 0
+	if [ ! -e "$km" ]; then
+		mount -t debugfs debugfs /sys/kernel/debug ||
+			{ log "kmemleak: mounting debugfs failed"; return 0; }
+	fi
+	log "kmemleak: scanning"
+	if echo scan >"$km" && sleep 6 && echo scan >"$km"; then
+		cat "$km" >"$out/kmemleak.txt"
+		log "kmemleak: $(grep -c '^unreferenced object' "$out/kmemleak.txt") unreferenced object(s) reported"
+	else
+		log "kmemleak: scan failed (kmemleak disabled? see dmesg)"
+		echo "kmemleak: the scan failed" >"$out/kmemleak.failed"
+	fi
+}
+
 # --- teardown -----------------------------------------------------------------
 
 teardown() {
@@ -296,6 +354,7 @@ teardown() {
 			ok=failed
 		fi
 	fi
+	kmemleak_report
 	if [ -n "$modname" ] && [ -d "/sys/module/$modname" ]; then
 		log "rmmod $modname"
 		rmmod "$modname" || { log "rmmod $modname failed"; ok=failed; }
@@ -312,6 +371,9 @@ teardown() {
 setup=ok
 command=125
 base_setup || setup=failed
+if [ "$setup" = ok ] && [ "${S3F_GUEST_KERNEL:-stock}" = debug ]; then
+	debug_setup || setup=failed
+fi
 if [ "$setup" = ok ] && [ "$S3F_GUEST_MODE" != bare ]; then
 	s3_start
 	module_setup || setup=failed
