@@ -142,12 +142,19 @@ static int s3f_file_release(struct inode *inode, struct file *file)
 }
 
 /*
- * A shared writable mapping is about to dirty a page: have a staging
- * file if the helper can make one now (else the commit will).
+ * A shared writable mapping is about to dirty a page: have a worker ask
+ * for a staging file if there is none yet (else the commit will).  Never
+ * here: the fault holds mmap_lock, and stage_sem is taken before the
+ * staging file system's sb_writers (writeback), which a write(2) there
+ * takes before it faults in its buffer: lockdep found that cycle; and a
+ * fault must not wait for the helper.
  */
 static vm_fault_t s3f_page_mkwrite(struct vm_fault *vmf)
 {
-	s3f_stage_try(file_inode(vmf->vma->vm_file));
+	struct inode *inode = file_inode(vmf->vma->vm_file);
+
+	if (!READ_ONCE(S3F_I(inode)->stage))
+		s3f_schedule_stage(inode);
 	return filemap_page_mkwrite(vmf);
 }
 

@@ -46,6 +46,28 @@ check_no_match() {
 	fi
 }
 
+# s3_get_many CONFIG: curl's GETs of the url/output pairs in CONFIG (curl
+# -K), signed as s3fd signs with the harness' credentials; prints each
+# one's HTTP status, in order.  One process for many objects: a process
+# start costs seconds on the debug kernel.
+s3_get_many() {
+	curl -sS --aws-sigv4 "aws:amz:$AWS_REGION:s3" --user "$AWS_ACCESS_KEY_ID:$AWS_SECRET_ACCESS_KEY" \
+		-H "x-amz-content-sha256: UNSIGNED-PAYLOAD" -w '%{http_code}\n' -K "$1"
+}
+
+# urlenc KEY: KEY percent-encoded for a URL path
+urlenc() {
+	local s=$1 out='' c i
+	for ((i = 0; i < ${#s}; i++)); do
+		c=${s:i:1}
+		case $c in
+		[A-Za-z0-9._~/-]) out+=$c ;;
+		*) printf -v c '%%%02X' "'$c"; out+=$c ;;
+		esac
+	done
+	printf '%s' "$out"
+}
+
 finish() {
 	[ "$_failures" -eq 0 ]
 }

@@ -72,6 +72,7 @@ FSS_STALL=${S3F_FSSTRESS_STALL:-300}
 ONLY=${S3F_FSTESTS_ONLY:-}
 
 work=$(mktemp -d /tmp/s3f-fstests.XXXXXX)
+: >"$work/kmsg.reported"
 mkdir -p "$LOGDIR"
 cleanup() {
 	cp -a "$work/." "$LOGDIR/" 2>/dev/null
@@ -83,6 +84,12 @@ cd "$work" || exit 1
 
 s3() { "$CTL" s3 "$@"; }
 now() { date +%s; }
+# took WHAT: "# WHAT: N s" since $took, which it resets
+took() {
+	echo "# $1: $(($(now) - took)) s"
+	took=$(now)
+}
+took=0
 # indent [N]: the input as detail lines below a FAIL (at most N lines)
 indent() { head -n "${1:-100000}" | sed 's/^/    /'; }
 # dmesg_since MARK: kernel log lines after line MARK (dmesg_mark's value)
@@ -95,6 +102,12 @@ s3fd_since() { tail -n +$(($1 + 1)) "$s3fd_log" 2>/dev/null; }
 # nothing else writes to this bucket.
 BAD_KMSG='not committed|uncommitted|commit failed|S3 returned [0-9]+ of|no staging file|no reply from the helper'
 BAD_KERNEL='Oops|BUG:|WARNING:|KASAN|lockdep|possible recursive locking|circular locking|Call Trace|general protection|soft lockup|hard LOCKUP|blocked for more than'
+# kmsg_new MARK: the kernel log lines after MARK that match either pattern
+# and were not reported before (each is reported once, where it happened)
+kmsg_new() {
+	dmesg_since "$1" | grep -E "$BAD_KMSG|$BAD_KERNEL" | grep -vxF -f "$work/kmsg.reported" |
+		tee -a "$work/kmsg.reported"
+}
 
 wedged=		# set when the mount hung: later parts cannot run
 remount_lost=	# set by remount when changes were not committed
@@ -138,9 +151,10 @@ remount() {
 		return 1
 	fi
 	remount_lost=
-	if dmesg_since "$mark" | grep -Eq "$BAD_KMSG"; then
-		fail "$name" "the kernel reports failed commits or changes not committed at umount"
-		dmesg_since "$mark" | grep -E "$BAD_KMSG" | indent 20
+	out=$(kmsg_new "$mark")
+	if [ -n "$out" ]; then
+		fail "$name" "the kernel logged, up to the umount: $(printf '%s\n' "$out" | head -n 1)"
+		printf '%s\n' "$out" | indent 20
 		remount_lost=1	# mounted again below: the caller looks at what is left
 	fi
 	out=$(do_mount "$opts" 2>&1); rc=$?
@@ -262,7 +276,7 @@ cmp_report() {
 
 fsx_seed() { # INDEX SEED
 	local i=$1 seed=$2 variant len flags=() opts=$OPTS label name file key ref f fl
-	local done_ops=0 seg=0 n segseed args refargs pdir rpdir out rc mark smark
+	local done_ops=0 seg=0 n segseed args refargs pdir rpdir out rc mark segmark smark
 	local repro="" failed="" t0 t0s t1 t2 segs_ok=0
 	t0=$(now)
 
@@ -306,12 +320,15 @@ truncate -s $len $file; dd if=$file bs=1 count=1 | dd of=$file bs=1 seek=1 conv=
 		repro+="
 $FSX ${args[*]} -P /tmp $file"
 		mark=$(dmesg_mark)
+		segmark=$mark
 		smark=$(s3fd_mark)
 		out=$pdir/fsx.out
 		t0s=$(now)
 		# fsx costs ~25 ms an operation here, a close/open a few seconds
+		# (--record-ops: the .fsxops file also when fsx passes, for a
+		# failure found after it)
 		run_bounded $((300 + n / 10 + n * 10 / FSX_CLOSEPROB)) "$out" \
-			"$FSX" "${args[@]}" -P "$pdir" "$file"
+			"$FSX" "${args[@]}" --record-ops -P "$pdir" "$file"
 		rc=$?
 		if [ $rc -ne 0 ]; then
 			if [ $rc -eq 124 ] || [ $rc -eq 137 ]; then
@@ -342,7 +359,8 @@ found other operations unsupported"
 		fi
 		if ! cmp -s "$file" "$ref"; then
 			fail "$label" "segment $seg: after fsx ended, the file through the mount differs from fsx's model"
-			{ echo "fsx $FSX ${args[*]} passed; it reads only part of the file"; cmp_report "$file" "$ref"; } | indent
+			{ echo "fsx passed: it reads only part of the file"; cmp_report "$file" "$ref"; } | indent
+			fsx_report "$label" "$out" "$pdir" "$segmark" "$smark" "$repro"
 			failed=1
 			break
 		fi
@@ -354,18 +372,26 @@ found other operations unsupported"
 umount /mnt/s3; mount -t s3f -o '$opts' $S3F_BUCKET /mnt/s3"
 		if ! cmp -s "$file" "$ref"; then
 			fail "$label" "segment $seg: after umount and mount the file differs from fsx's model"
-			{ cmp_report "$file" "$ref"; echo "reproduce:"; printf '%s\n' "$repro"; dmesg_since "$mark"; } | indent 80
+			cmp_report "$file" "$ref" | indent
+			fsx_report "$label" "$out" "$pdir" "$segmark" "$smark" "$repro"
 			failed=1
 			break
 		fi
 		s3 get "$key" "$work/$name.s3" 2>"$work/s3.err"
 		if ! cmp -s "$work/$name.s3" "$ref"; then
 			fail "$label" "segment $seg: the object in S3 differs from fsx's model"
-			{ cat "$work/s3.err"; cmp_report "$work/$name.s3" "$ref"; echo "reproduce:"; printf '%s\n' "$repro"; } | indent 80
+			{ cat "$work/s3.err"; cmp_report "$work/$name.s3" "$ref"; } | indent
+			fsx_report "$label" "$out" "$pdir" "$segmark" "$smark" "$repro"
 			failed=1
 			break
 		fi
 		rm -f "$work/$name.s3"
+		f=$(kmsg_new "$segmark")
+		if [ -n "$f" ]; then
+			fail "$label" "segment $seg: the kernel logged: $(printf '%s\n' "$f" | head -n 1)"
+			printf '%s\n' "$f" | head -n 20 | indent
+			fsx_report "$label" "$out" "$pdir" "$segmark" "$smark" "$repro"
+		fi
 		echo "# $label: segment $seg: fsx $((t1 - t0s)) s, the model $((t2 - t1)) s, remount and compare $(($(now) - t2)) s"
 		[ -n "$failed" ] && break
 		done_ops=$((done_ops + n))
@@ -454,7 +480,7 @@ snapshot_meta() {
 }
 
 fsstress_part() {
-	local name=fstests/fsstress-$FSS_SEED dir out rc t0 pid bad p n lines changed
+	local name=fstests/fsstress-$FSS_SEED dir out rc t0 pid bad p n lines changed i key obj code
 	local mark label="fsstress -p $FSS_PROCS -n $FSS_OPS -s $FSS_SEED"
 	local off=() o
 	for o in "${FSS_OFF[@]}"; do off+=(-f "$o=0"); done
@@ -504,6 +530,13 @@ fsstress_part() {
 	rc=$?
 	echo "# fsstress: $(($(now) - t0)) s, $(grep -c '^[0-9]*/[0-9]*: ' "$out") log lines"
 	check_eq "$label: exit status" "$rc" 0
+	p=$(kmsg_new "$mark")
+	if [ -z "$p" ]; then
+		pass "$label: nothing in the kernel log during the run"
+	else
+		fail "$label" "the kernel logged during the run: $(printf '%s\n' "$p" | head -n 1)"
+		printf '%s\n' "$p" | head -n 30 | indent
+	fi
 	# the result of each operation: its errno, at the end of the line or
 	# before fsstress' own "asked for N, ..." remark
 	bad=$(awk -v bad="$FSS_BAD_ERRNO" '
@@ -523,15 +556,20 @@ fsstress_part() {
 		sort | uniq -c | awk '{ printf "%s%s x%s", s, $2, $1; s = ", " }')"
 
 	# sync; the tree as the mount shows it; umount, mount: the same tree
+	took=$(now)
 	sync
+	took sync
 	snapshot "$dir" >"$work/tree.before"
 	snapshot_meta "$dir" >"$work/meta.before"
+	took "snapshot of the tree"
 	echo "# fsstress left $(grep -c '^f' "$work/tree.before") files," \
 		"$(grep -c '^d' "$work/tree.before") directories, $(grep -c '^l' "$work/tree.before") symlinks," \
 		"$(awk '$1 == "f" { s += $2 } END { print s + 0 }' "$work/tree.before") bytes"
 	remount "$OPTS" "$label: umount and mount after sync" || return
+	took "umount and mount"
 	snapshot "$dir" >"$work/tree.after"
 	snapshot_meta "$dir" >"$work/meta.after"
+	took "snapshot after the remount (read from S3)"
 	if diff "$work/tree.before" "$work/tree.after" >"$work/tree.diff"; then
 		pass "$label: after umount and mount every entry has its type, size and content"
 	else
@@ -559,18 +597,34 @@ fsstress_part() {
 		fail "$label" "the keys in S3 are not the tree (< only on the mount, > only in S3):"
 		indent 40 <"$work/keys.diff"
 	fi
+	# every object's bytes, GET by one curl (s3fctl s3 get costs a process
+	# start per object, slow in the guest)
+	mkdir -p "$work/objs"
+	awk -v p="$name" '$1 != "d" { print p "/" substr($4, 3) }' "$work/tree.after" >"$work/objs.keys"
+	i=0
+	while read -r key; do
+		i=$((i + 1))
+		printf 'url = "%s/%s/%s"\noutput = "%s/objs/%d"\n' "$S3F_ENDPOINT" "$S3F_BUCKET" \
+			"$(urlenc "$key")" "$work" "$i"
+	done <"$work/objs.keys" >"$work/curl.cfg"
+	s3_get_many "$work/curl.cfg" >"$work/curl.codes" 2>"$work/curl.err"
 	bad=
+	i=0
 	while read -r type size md5 path _ target; do
 		[ "$type" = d ] && continue
-		if ! s3 get "$name/${path#./}" "$work/obj" 2>"$work/s3.err"; then
-			bad+="$path: GET failed: $(head -c 200 "$work/s3.err")"$'\n'
-		elif [ "$type" = f ] && [ "$(md5sum <"$work/obj" | cut -d' ' -f1)" != "$md5" ]; then
-			bad+="$path: the object ($(stat -c %s "$work/obj") bytes, md5 $(md5sum <"$work/obj" | cut -c1-32)) is not the file ($size bytes, md5 $md5)"$'\n'
-		elif [ "$type" = l ] && [ "$(cat "$work/obj")" != "$target" ]; then
-			bad+="$path: the symlink's object holds '$(head -c 100 "$work/obj")', not '$target'"$'\n'
+		i=$((i + 1))
+		obj=$work/objs/$i
+		code=$(sed -n "${i}p" "$work/curl.codes")
+		if [ "$code" != 200 ]; then
+			bad+="$path: GET answered '$code' $(head -c 200 "$work/curl.err")"$'\n'
+		elif [ "$type" = f ] && [ "$(md5sum <"$obj" | cut -d' ' -f1)" != "$md5" ]; then
+			bad+="$path: the object ($(stat -c %s "$obj") bytes, md5 $(md5sum <"$obj" | cut -c1-32)) is not the file ($size bytes, md5 $md5)"$'\n'
+		elif [ "$type" = l ] && [ "$(cat "$obj")" != "$target" ]; then
+			bad+="$path: the symlink's object holds '$(head -c 100 "$obj")', not '$target'"$'\n'
 		fi
 	done <"$work/tree.after"
-	rm -f "$work/obj"
+	rm -rf "$work/objs"
+	took "compare with S3"
 	if [ -z "$bad" ]; then
 		pass "$label: every file's and symlink's object in S3 holds its bytes"
 	else
@@ -580,6 +634,7 @@ fsstress_part() {
 
 	# rm -rf: nothing left on the mount or in S3
 	out=$(rm -rf "$dir" 2>&1); rc=$?
+	took "rm -rf"
 	check_eq "$label: rm -rf of the tree" "$rc $out" "0 "
 	check_eq "$label: the tree is gone from the mount" "$([ -e "$dir" ] && echo present || echo absent)" absent
 	sleep 5	# commit_delay (3 s): a late commit must not bring a key back
@@ -596,10 +651,11 @@ fi
 if [ -n "$wedged" ]; then
 	fail "fstests: the remaining checks" "not run: $wedged"
 fi
-log=$(dmesg_since "$kmsg_start")
+# what no check above reported yet
+log=$(kmsg_new "$kmsg_start")
 if printf '%s\n' "$log" | grep -Eq "$BAD_KERNEL"; then
 	fail "fstests: no kernel warning, oops or blocked task" "the kernel log has:"
-	printf '%s\n' "$log" | grep -E -m1 -A30 "$BAD_KERNEL" | indent
+	dmesg | grep -F -m1 -A30 "$(printf '%s\n' "$log" | grep -E -m1 "$BAD_KERNEL")" | indent
 else
 	pass "fstests: no kernel warning, oops or blocked task"
 fi
