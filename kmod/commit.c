@@ -220,13 +220,20 @@ static void s3f_commit_work_fn(struct work_struct *work)
 		si->retry_secs = clamp(si->retry_secs * 2, 1U, (unsigned int)S3F_RETRY_MAX);
 	retry = si->retry_secs;
 	spin_unlock(&sbi->dirty_lock);
+	/*
+	 * A failure worth retrying leaves every change in place for the
+	 * retry, or for the next fsync, which commits and reports its own
+	 * result: telling that fsync about this one would fail it although
+	 * it committed everything.  Any other failure goes to the errseq.
+	 */
 	if (err) {
-		s3f_report_error(inode, err);
 		pr_warn_ratelimited("%s: commit failed (%d)%s\n", si->key, err,
 				    s3f_commit_retryable(err) ? ", will retry" :
 				    "; kept for the next fsync, sync or unmount");
 		if (s3f_commit_retryable(err))
 			s3f_schedule_commit(inode, retry);
+		else
+			s3f_report_error(inode, err);
 	}
 	iput(inode);
 }

@@ -118,6 +118,27 @@ function atomicPuts(libDir) {
     await this.putMetadata(object.bucket, object.key, object.metadata, md5)
     return { size, md5 }
   }
+
+  // Its metadata and MD5 files are rewritten in place too: a GET at that
+  // moment read an empty JSON file and answered 500.  Rename them into
+  // place whole.  (Body, MD5 and metadata are still three renames: a GET
+  // between them can pair a new body with the old ETag, which tests
+  // that read while the mount rewrites an object allow for.)
+  const S3Object = require(path.join(libDir, 'models', 'object.js'))
+  const { pick, pickBy } = require(require.resolve('lodash', { paths: [libDir] }))
+  const writeWhole = async (file, data) => {
+    const tmp = `${file}.upload-${crypto.randomBytes(8).toString('hex')}`
+    await fsp.writeFile(tmp, data)
+    await fsp.rename(tmp, file)
+  }
+  FilesystemStore.prototype.putMetadata = async function (bucket, key, metadata, md5) {
+    const json = {
+      ...pick(metadata, S3Object.ALLOWED_METADATA),
+      ...pickBy(metadata, (_value, name) => name.startsWith('x-amz-meta-')),
+    }
+    if (md5) await writeWhole(this.getResourcePath(bucket, key, 'object.md5'), md5)
+    await writeWhole(this.getResourcePath(bucket, key, 'metadata.json'), JSON.stringify(json, null, 2))
+  }
 }
 
 // s3rver keeps each object as files named after its key, so keys that
