@@ -347,22 +347,35 @@ os.fsync(fd)				# writeback into the staging file
 # fault then waits for mmap_lock (uncontended it only trylocks, which
 # lockdep does not record).  On a lockdep kernel, until /proc/lockdep
 # shows that wait under the staging file system's sb_writers.
+# (mprotect of 32 MiB of present pages holds it a long while, and a
+# ctypes call runs without the GIL)
 libc = ctypes.CDLL(None, use_errno=True)
-page = mmap.mmap(-1, 4096)
-addr = ctypes.addressof(ctypes.c_char.from_buffer(page))
+big = mmap.mmap(-1, 32 << 20, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS | mmap.MAP_POPULATE)
+addr = ctypes.c_void_p(ctypes.addressof(ctypes.c_char.from_buffer(big)))
 stop = []
-def churn():		# ctypes calls run without the GIL
+def churn():
 	while not stop:
-		libc.mprotect(ctypes.c_void_p(addr), 4096, mmap.PROT_READ)
-		libc.mprotect(ctypes.c_void_p(addr), 4096, mmap.PROT_READ | mmap.PROT_WRITE)
+		libc.mprotect(addr, 32 << 20, mmap.PROT_READ)
+		libc.mprotect(addr, 32 << 20, mmap.PROT_READ | mmap.PROT_WRITE)
 def lockdep_saw_it():
 	try:
 		text = open("/proc/lockdep").read()
 	except OSError:
 		return True		# no lockdep: one round is all there is
-	blocks = {b.split("\n")[0].split()[-1]: b for b in text.split("\n\n") if "FD:" in b}
-	sw = [l.split()[-1] for l in blocks.get("&si->stage_sem", "").split("\n") if "sb_writers" in l]
-	return any("&mm->mmap_lock" in blocks.get(c, "") for c in sw)
+	if " debug_locks: 0" in " ".join(open("/proc/lockdep_stats").read().split()):
+		return True		# it reported something and stopped
+	deps = {}		# each lock class: the classes taken while it is held
+	for b in text.split("\n\n"):
+		lines = [l for l in b.split("\n") if l.strip()]
+		if lines and "FD:" in lines[0]:
+			deps[lines[0].split()[-1]] = [l.split()[-1] for l in lines[1:] if "->" in l]
+	# from the staging file system's sb_writers, mmap_lock within 3 steps
+	seen = set(c for c in deps.get("&si->stage_sem", []) if c.startswith("sb_writers"))
+	todo = list(seen)
+	for _ in range(3):
+		todo = [d for c in todo for d in deps.get(c, []) if d not in seen]
+		seen.update(todo)
+	return "&mm->mmap_lock" in seen
 th = threading.Thread(target=churn)
 th.start()
 buf = mmap.mmap(-1, 1 << 16)
