@@ -25,7 +25,8 @@
 # Environment (quick defaults, sized for make check; S3F_FSTESTS_LONG=1 gives
 # the long ones in brackets):
 #   S3F_FSX_SEEDS       fsx seeds, one run each ("1 2 3 4" [1 2 3 4 5 6 7 8]);
-#                       run i (from 0) mounts with variant i % 4:
+#                       run i (from 0) mounts with the variant at i modulo
+#                       the length of S3F_FSX_VARIANTS ("0 1 2 3"):
 #                         0: the harness' options, -l 1 MiB
 #                         1: the harness' options, -l 4 MiB, -f (flushes)
 #                         2: commit_delay=0 (commit inside close), -l 1 MiB
@@ -61,6 +62,7 @@ else
 	d_seeds="1 2 3 4" d_ops=1000 d_remount=500 d_close=100 d_fss_ops=50
 fi
 FSX_SEEDS=${S3F_FSX_SEEDS:-$d_seeds}
+read -ra FSX_VARIANTS <<<"${S3F_FSX_VARIANTS:-0 1 2 3}"
 FSX_OPS=${S3F_FSX_OPS:-$d_ops}
 FSX_REMOUNT=${S3F_FSX_REMOUNT:-$d_remount}
 FSX_CLOSEPROB=${S3F_FSX_CLOSEPROB:-$d_close}
@@ -280,7 +282,7 @@ fsx_seed() { # INDEX SEED
 	local repro="" failed="" t0 t0s t1 t2 segs_ok=0
 	t0=$(now)
 
-	variant=$((i % 4))
+	variant=${FSX_VARIANTS[i % ${#FSX_VARIANTS[@]}]}
 	case $variant in
 	0) len=1048576 ;;
 	1) len=4194304 flags=(-f) ;;
