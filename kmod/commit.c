@@ -152,7 +152,11 @@ bool s3f_inode_dirty(struct inode *inode)
 	return READ_ONCE(S3F_I(inode)->dirty);
 }
 
-/* Queue @si's commit; the queued work holds an inode reference. */
+/*
+ * Queue @si's commit; the queued work holds an inode reference.  Taken
+ * after queue_work() succeeds: safe because the caller holds dirty_lock,
+ * which the work takes before its iput(), or a reference of its own.
+ */
 static void s3f_queue_commit(struct s3f_inode *si)
 {
 	if (queue_work(s3f_commit_wq, &si->commit_work))
@@ -265,11 +269,20 @@ static void s3f_stage_work_fn(struct work_struct *work)
 void s3f_schedule_stage(struct inode *inode)
 {
 	struct s3f_sb_info *sbi = S3F_SB(inode->i_sb);
+	bool queued;
 
+	/*
+	 * The work's reference is taken before queue_work(): the work may
+	 * run and iput() at once, and would otherwise drop the caller's
+	 * (fsstress found i_count reaching 0 under a mapped file).  Not
+	 * queued: ours is never the last, the caller holds one.
+	 */
+	ihold(inode);
 	spin_lock(&sbi->dirty_lock);
-	if (!sbi->shutdown && queue_work(s3f_wq, &S3F_I(inode)->stage_work))
-		ihold(inode);
+	queued = !sbi->shutdown && queue_work(s3f_wq, &S3F_I(inode)->stage_work);
 	spin_unlock(&sbi->dirty_lock);
+	if (!queued)
+		iput(inode);
 }
 
 /* Take @inode off the dirty list if nothing is left to commit.  True: iput it. */
