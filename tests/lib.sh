@@ -46,13 +46,20 @@ check_no_match() {
 	fi
 }
 
-# s3_get_many CONFIG: curl's GETs of the url/output pairs in CONFIG (curl
-# -K), signed as s3fd signs with the harness' credentials; prints each
-# one's HTTP status, in order.  One process for many objects: a process
-# start costs seconds on the debug kernel.
-s3_get_many() {
+# s3_get_keys KEYS DIR: GET the object of each key in the file KEYS (one a
+# line) into DIR/1, DIR/2, ... in one curl process (a process start costs
+# seconds on the debug kernel), signed as s3fd signs with the harness'
+# credentials; prints each one's HTTP status, in order.
+s3_get_keys() {
+	local key i=0
+	mkdir -p "$2"
+	while IFS= read -r key; do
+		i=$((i + 1))
+		printf 'url = "%s/%s/%s"\noutput = "%s/%d"\n' "$S3F_ENDPOINT" "$S3F_BUCKET" \
+			"$(urlenc "$key")" "$2" "$i"
+	done <"$1" >"$2/curl.cfg"
 	curl -sS --aws-sigv4 "aws:amz:$AWS_REGION:s3" --user "$AWS_ACCESS_KEY_ID:$AWS_SECRET_ACCESS_KEY" \
-		-H "x-amz-content-sha256: UNSIGNED-PAYLOAD" -w '%{http_code}\n' -K "$1"
+		-H "x-amz-content-sha256: UNSIGNED-PAYLOAD" -w '%{http_code}\n' -K "$2/curl.cfg"
 }
 
 # urlenc KEY: KEY percent-encoded for a URL path

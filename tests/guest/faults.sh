@@ -55,25 +55,19 @@ settle_and_compare() {
 		sleep 2
 	done
 	check_eq "$what: sync succeeds once the faults stop" "$ok" yes
-	# every object in one curl: a process start costs seconds here
 	(cd "$M" && find . -type f | sed 's|^\./||' | sort) >"$work/files"
-	i=0
-	while IFS= read -r rel; do
-		i=$((i + 1))
-		printf 'url = "%s/%s/%s"\noutput = "%s/obj.%d"\n' "$S3F_ENDPOINT" "$S3F_BUCKET" \
-			"$(urlenc "$P/$rel")" "$work" "$i"
-	done <"$work/files" >"$work/curl.cfg"
-	s3_get_many "$work/curl.cfg" >"$work/codes" 2>/dev/null
+	sed "s|^|$P/|" "$work/files" >"$work/keys"
+	s3_get_keys "$work/keys" "$work/objs" >"$work/codes" 2>/dev/null
 	i=0
 	while IFS= read -r rel; do
 		i=$((i + 1))
 		if [ "$(sed -n "${i}p" "$work/codes")" != 200 ] ||
-		   ! cmp -s "$M/$rel" "$work/obj.$i"; then
+		   ! cmp -s "$M/$rel" "$work/objs/$i"; then
 			bad=$((bad + 1))
 			echo "# $what: $rel differs from its object"
 		fi
-		rm -f "$work/obj.$i"
 	done <"$work/files"
+	rm -rf "$work/objs"
 	check_eq "$what: every file equals its object" "$bad" 0
 }
 

@@ -601,15 +601,8 @@ fsstress_part() {
 	fi
 	# every object's bytes, GET by one curl (s3fctl s3 get costs a process
 	# start per object, slow in the guest)
-	mkdir -p "$work/objs"
 	awk -v p="$name" '$1 != "d" { print p "/" substr($4, 3) }' "$work/tree.after" >"$work/objs.keys"
-	i=0
-	while read -r key; do
-		i=$((i + 1))
-		printf 'url = "%s/%s/%s"\noutput = "%s/objs/%d"\n' "$S3F_ENDPOINT" "$S3F_BUCKET" \
-			"$(urlenc "$key")" "$work" "$i"
-	done <"$work/objs.keys" >"$work/curl.cfg"
-	s3_get_many "$work/curl.cfg" >"$work/curl.codes" 2>"$work/curl.err"
+	s3_get_keys "$work/objs.keys" "$work/objs" >"$work/curl.codes" 2>"$work/curl.err"
 	bad=
 	i=0
 	while read -r type size md5 path _ target; do
