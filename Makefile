@@ -11,11 +11,14 @@
 #
 # KDIR: the kernel build tree the module is built against.  Default: the
 # running kernel's; where it has none (as on hosts that run the module
-# only inside a test guest), Debian 12's newest linux-headers-*-amd64.
+# only inside a test guest), the headers of the test guest's kernel, the
+# one linux-headers-amd64 depends on (scripts/guest-kernel --version), so
+# that other installed headers (6.12, -rt) do not change what make check
+# builds.  KVER=6.12.x+deb12-amd64 or KDIR=... picks another kernel.
 
 KVER ?= $(shell uname -r)
 KDIR ?= $(firstword $(wildcard /lib/modules/$(KVER)/build) \
-	$(lastword $(sort $(wildcard /usr/src/linux-headers-*-amd64))))
+	$(wildcard /usr/src/linux-headers-$(shell scripts/guest-kernel --version 2>/dev/null)))
 
 all: module helper
 
