@@ -144,7 +144,7 @@ void s3f_prefetch_put(struct s3f_prefetch *pf)
 
 /*
  * One readdir is one look at the directory: what it fetched is trusted
- * for ttl from its end, so the stat(2)s that follow a long prefetch do
+ * for actimeo from its end, so the stat(2)s that follow a long prefetch do
  * not find its first answers expired and ask again.
  */
 static void s3f_prefetch_end(struct s3f_prefetch *pf)
@@ -258,7 +258,7 @@ static bool s3f_prime_dentry(struct dentry *parent, struct s3f_dirent *de)
 			de->ino = inode->i_ino;
 			ok = true;
 		}
-		/* negative or of the other type: revalidation sorts it out after ttl */
+		/* negative or of the other type: revalidation sorts it out (lookupcache) */
 		dput(dentry);
 		return ok;
 	}

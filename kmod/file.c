@@ -2,12 +2,15 @@
 /*
  * s3f regular files: reads, writes and mmap through the page cache.
  *
- * Close-to-open consistency, as NFS: open() asks S3 about the object
- * again unless its attributes were confirmed within the mount's ttl (or
- * the inode has local changes, which win).  An unchanged ETag keeps the
+ * Close-to-open consistency, as NFS (the default; nocto turns it off):
+ * the last writer's close commits the file and returns the commit's
+ * error, and open() asks S3 about the object again (one LOOKUP) unless
+ * the inode has local changes, which win.  An unchanged ETag keeps the
  * cached pages; a changed one drops them, so a file reopened after
  * another client replaced the object reads the new version, and a file
- * whose object did not change is not fetched twice.
+ * whose object did not change is not fetched twice.  With nocto, open()
+ * trusts attributes confirmed within actimeo, and close schedules the
+ * commit commit_delay later.
  *
  * Writes go to the page cache (the inode gets a staging file first, so
  * writeback has somewhere to put them); commit.c turns them into an
@@ -24,7 +27,7 @@ static int s3f_file_open(struct inode *inode, struct file *file)
 {
 	int err;
 
-	if (!s3f_inode_fresh(inode)) {
+	if (!S3F_SB(inode->i_sb)->opts.nocto || !s3f_inode_fresh(inode)) {
 		err = s3f_inode_revalidate(inode);
 		if (err == -ESTALE)
 			return -ENOENT;	/* deleted (or now a directory) in S3 */
@@ -104,8 +107,9 @@ static int s3f_fsync(struct file *file, loff_t start, loff_t end, int datasync)
 }
 
 /*
- * Every close(2) of a descriptor.  The last writer's schedules the
- * commit, or (commit_delay=0) makes it and returns its error.
+ * Every close(2) of a descriptor.  The last writer's commits the file
+ * and returns the error (commit_delay=0, the default with cto), or
+ * schedules the commit.
  */
 static int s3f_file_flush(struct file *file, fl_owner_t id)
 {
@@ -124,15 +128,21 @@ static int s3f_file_flush(struct file *file, fl_owner_t id)
 }
 
 /*
- * The last writer is gone and nothing is left to commit: drop the
- * staging file.  (Killed meanwhile: the next commit or the eviction
- * drops it.)
+ * The last writer is gone.  Changes made after its close(2) (through a
+ * shared mapping that outlived the descriptor) are committed
+ * commit_delay from now; with nothing left to commit, the staging file
+ * is dropped.  (Killed meanwhile: the next commit or the eviction drops
+ * it.)
  */
 static int s3f_file_release(struct inode *inode, struct file *file)
 {
-	if ((file->f_mode & FMODE_WRITE) &&
-	    atomic_read(&inode->i_writecount) == 1 &&
-	    !s3f_inode_dirty(inode) && READ_ONCE(S3F_I(inode)->stage) &&
+	if (!(file->f_mode & FMODE_WRITE) || atomic_read(&inode->i_writecount) != 1)
+		return 0;
+	if (s3f_inode_dirty(inode)) {
+		s3f_schedule_commit(inode, S3F_SB(inode->i_sb)->opts.commit_delay);
+		return 0;
+	}
+	if (READ_ONCE(S3F_I(inode)->stage) &&
 	    !s3f_commit_lock(inode)) {
 		if (!s3f_inode_dirty(inode))
 			s3f_stage_release(inode);

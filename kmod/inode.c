@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * s3f inodes: made from what the helper says about a key (LOOKUP or a
- * listing entry), kept fresh for the mount's ttl, revalidated after.
+ * listing entry), kept fresh for the mount's actimeo, revalidated after.
  *
  * Attributes: size, ETag and mtime from S3 (x-amz-meta-mtime, when the
  * object has s3fs-fuse metadata, else Last-Modified); mode, uid and gid
@@ -385,14 +385,14 @@ bool s3f_stat_needs_meta(struct inode *inode)
 bool s3f_inode_fresh(struct inode *inode)
 {
 	struct s3f_inode *si = S3F_I(inode);
-	unsigned int ttl = S3F_SB(inode->i_sb)->opts.ttl;
+	unsigned int actimeo = S3F_SB(inode->i_sb)->opts.actimeo;
 	bool fresh;
 
 	if (s3f_inode_dirty(inode))
 		return true;
 	spin_lock(&si->lock);
 	fresh = si->attr_time &&
-		time_before(jiffies, si->attr_time + ttl * HZ);
+		time_before(jiffies, si->attr_time + actimeo * HZ);
 	spin_unlock(&si->lock);
 	return fresh;
 }
@@ -417,8 +417,14 @@ int s3f_inode_revalidate(struct inode *inode)
 	key = kstrndup(si->key, S_ISDIR(inode->i_mode) ? len - 1 : len, GFP_KERNEL);
 	if (!key)
 		return -ENOMEM;
+	/*
+	 * The type hint makes it one request: a file's HEAD (open() of a
+	 * file costs one), a directory's listing.  A directory made over a
+	 * file's name meanwhile is seen by the next lookup of the name.
+	 */
 	err = s3f_op_lookup(inode->i_sb, key,
-			    S_ISDIR(inode->i_mode) ? S3F_TYPE_DIR : 0, &attrs);
+			    S_ISDIR(inode->i_mode) ? S3F_TYPE_DIR : S3F_TYPE_FILE,
+			    &attrs);
 	kfree(key);
 	if (err == -ENOENT)
 		return -ESTALE;
@@ -516,8 +522,9 @@ static int s3f_setattr_size(struct inode *inode, loff_t size)
 
 /*
  * chmod, chown, utimes, truncate: applied here, committed with the data
- * (s3fs-fuse metadata on the object) at the next commit point, or
- * commit_delay from now when no writer has the file open.  A
+ * (s3fs-fuse metadata on the object) at the next commit point when a
+ * writer has the file open; else at once, returning the commit's error,
+ * as NFS's SETATTR (or commit_delay from now, when that is not 0).  A
  * directory's go to its marker at once.
  */
 static int s3f_setattr(struct user_namespace *mnt_userns, struct dentry *dentry,
@@ -526,7 +533,7 @@ static int s3f_setattr(struct user_namespace *mnt_userns, struct dentry *dentry,
 	struct inode *inode = d_inode(dentry);
 	struct s3f_inode *si = S3F_I(inode);
 	char etag[S3F_ETAG_MAX];
-	int err;
+	int writers, err;
 
 	err = setattr_prepare(mnt_userns, dentry, attr);
 	if (err)
@@ -534,8 +541,15 @@ static int s3f_setattr(struct user_namespace *mnt_userns, struct dentry *dentry,
 	if (S_ISDIR(inode->i_mode)) {
 		struct rw_semaphore *rename_sem = &S3F_SB(inode->i_sb)->rename_sem;
 
-		if (inode == d_inode(inode->i_sb->s_root))
-			return -EPERM;	/* the mount's root is no object */
+		/*
+		 * The mount's root is no object: its mode, owner and times
+		 * are kept in memory for the mount's life (touch or chmod of
+		 * a mount point works, as on s3fs-fuse).
+		 */
+		if (inode == d_inode(inode->i_sb->s_root)) {
+			setattr_copy(mnt_userns, inode, attr);
+			return 0;
+		}
 		if (down_read_killable(rename_sem))
 			return -EINTR;
 		setattr_copy(mnt_userns, inode, attr);
@@ -553,8 +567,15 @@ static int s3f_setattr(struct user_namespace *mnt_userns, struct dentry *dentry,
 	smp_mb__before_atomic();
 	atomic64_inc(&si->changes);
 	s3f_mark_dirty(inode);
-	if (atomic_read(&inode->i_writecount) <= 0)
-		s3f_schedule_commit(inode, S3F_SB(inode->i_sb)->opts.commit_delay);
+	/* truncate(2) holds write access itself (vfs_truncate) */
+	writers = atomic_read(&inode->i_writecount);
+	if ((attr->ia_valid & (ATTR_SIZE | ATTR_FILE)) == ATTR_SIZE)
+		writers--;
+	if (writers > 0)
+		return 0;
+	if (!S3F_SB(inode->i_sb)->opts.commit_delay)
+		return s3f_commit(inode);
+	s3f_schedule_commit(inode, S3F_SB(inode->i_sb)->opts.commit_delay);
 	return 0;
 }
 

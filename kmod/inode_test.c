@@ -36,7 +36,7 @@ static int s3f_test_fill_super(struct super_block *sb, struct fs_context *fc)
 	sbi->sb = sb;
 	sbi->opts.file_mode = 0644;
 	sbi->opts.dir_mode = 0755;
-	sbi->opts.ttl = 5;
+	sbi->opts.actimeo = 5;
 	s3f_commit_sb_init(sbi);
 	sb->s_fs_info = sbi;
 	sb->s_op = &s3f_test_sops;

@@ -4,12 +4,18 @@
  *
  * A name resolves to a directory when there are keys under "name/" (a
  * "name/" marker counts), else to a file when the object "name" exists.
- * Positive and negative dentries are trusted for the mount's ttl; after
- * that a path walk asks the helper again.  Within ttl of a full listing
- * (or of its mkdir), a directory whose entries are all in the dcache
- * answers a lookup of another name with "no such entry" itself, as
- * NFS and Ceph do for complete directories; so so objects created, replaced or
- * deleted by other S3 clients show up within ttl seconds.
+ * What a path walk trusts follows NFS's lookupcache= (s3f.h):
+ *   positive (the default)  a positive dentry for actimeo; a name found
+ *                           missing is asked for again at every lookup,
+ *                           so an object another node or S3 client just
+ *                           made is found at once
+ *   all                     negative dentries too, for actimeo, and a
+ *                           directory whose entries are all in the
+ *                           dcache (a full listing, or its mkdir)
+ *                           answers a lookup of another name with "no
+ *                           such entry" itself, as NFS and Ceph do
+ *   none                    every lookup asks S3
+ * open() asks S3 about the file again in any case (file.c: close-to-open).
  *
  * Namespace changes map to S3 as s3fs-fuse does: a new file is local
  * until its first commit (then an object, If-None-Match: *); mkdir PUTs
@@ -24,12 +30,17 @@
 
 #include "s3f.h"
 
-/* Does the dcache hold every entry of @dir (within ttl)? */
+/*
+ * May the dcache answer "no such entry" in @dir: does it hold every
+ * entry (within actimeo), and does lookupcache=all allow that answer?
+ */
 bool s3f_dir_complete(struct inode *dir)
 {
+	struct s3f_mount_opts *o = &S3F_SB(dir->i_sb)->opts;
 	unsigned long t = READ_ONCE(S3F_I(dir)->complete_time);
 
-	return t && time_before(jiffies, t + S3F_SB(dir->i_sb)->opts.ttl * HZ);
+	return o->lookupcache == S3F_LOOKUPCACHE_ALL && t &&
+	       time_before(jiffies, t + o->actimeo * HZ);
 }
 
 struct dentry *s3f_lookup(struct inode *dir, struct dentry *dentry,
@@ -128,20 +139,23 @@ static int s3f_d_invalid(struct dentry *dentry)
 
 static int s3f_d_revalidate(struct dentry *dentry, unsigned int flags)
 {
-	unsigned int ttl = S3F_SB(dentry->d_sb)->opts.ttl;
+	struct s3f_mount_opts *o = &S3F_SB(dentry->d_sb)->opts;
 	struct inode *inode;
 	int err;
 
 	inode = d_inode_rcu(dentry);
-	if (!inode)	/* negative: trusted for ttl */
-		return time_before(jiffies, dentry->d_time + ttl * HZ);
+	if (!inode)	/* negative: trusted for actimeo with lookupcache=all */
+		return o->lookupcache == S3F_LOOKUPCACHE_ALL &&
+		       time_before(jiffies, dentry->d_time + o->actimeo * HZ);
 	if (inode != d_inode(dentry->d_sb->s_root) && !s3f_key_names(inode, dentry))
 		return s3f_d_invalid(dentry);
 	/*
 	 * An inode known only from a listing may be a symlink (s3fs keeps
 	 * the type in metadata listings do not carry): look before use.
+	 * lookupcache=none: every walk asks (local changes still win).
 	 */
-	if (s3f_inode_fresh(inode) && !s3f_stat_needs_meta(inode))
+	if (s3f_inode_fresh(inode) && !s3f_stat_needs_meta(inode) &&
+	    (o->lookupcache != S3F_LOOKUPCACHE_NONE || s3f_inode_dirty(inode)))
 		return 1;
 	if (flags & LOOKUP_RCU)
 		return -ECHILD;
@@ -275,7 +289,7 @@ int s3f_mkdir(struct user_namespace *mnt_userns, struct inode *dir,
 	}
 	kfree(key);
 	up_read(rename_sem);
-	/* nothing can be under a key the marker was just made for... within ttl */
+	/* nothing can be under a key the marker was just made for... within actimeo */
 	WRITE_ONCE(S3F_I(inode)->complete_time, jiffies | 1);
 	dentry->d_time = jiffies;
 	d_instantiate(dentry, inode);

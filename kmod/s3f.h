@@ -72,6 +72,18 @@ extern unsigned int s3f_upcall_timeout_secs, s3f_commit_timeout_secs;
 /* write(2) fails with ENOSPC when the staging fs would keep less. */
 #define S3F_STAGE_RESERVE	(16 << 20)
 
+/*
+ * lookupcache=, as NFS's: which dentries a path walk trusts for actimeo.
+ * ALL: positive and negative ones, and a directory listed in full
+ * answers "no such entry" itself; POSITIVE: a name that was not there
+ * is asked for again at every lookup; NONE: every lookup asks S3.
+ */
+enum s3f_lookupcache {
+	S3F_LOOKUPCACHE_POSITIVE,
+	S3F_LOOKUPCACHE_ALL,
+	S3F_LOOKUPCACHE_NONE,
+};
+
 /* Mount options (super.c); immutable once the superblock exists. */
 struct s3f_mount_opts {
 	char *bucket;
@@ -84,7 +96,9 @@ struct s3f_mount_opts {
 	kgid_t gid;
 	umode_t file_mode;	/* permission bits for objects without s3fs metadata */
 	umode_t dir_mode;
-	unsigned int ttl;	/* seconds attributes and lookups stay trusted */
+	unsigned int actimeo;	/* seconds attributes stay trusted (ttl=) */
+	u8 lookupcache;		/* enum s3f_lookupcache: what lookups are cached */
+	bool nocto;		/* no close-to-open: open() trusts the cache */
 	char *staging;		/* "" lets the helper choose */
 	unsigned int commit_delay;	/* seconds from the last close to the commit */
 	unsigned int commit_interval;	/* seconds data may stay uncommitted; 0: no bound */

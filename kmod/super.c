@@ -25,7 +25,11 @@
 
 #include "s3f.h"
 
-#define S3F_DEFAULT_TTL		5	/* seconds */
+/*
+ * Attribute cache, as NFS's actimeo: how long a file's or directory's
+ * attributes (and, with lookupcache=all, a negative lookup) are trusted.
+ */
+#define S3F_DEFAULT_ACTIMEO	1	/* seconds */
 
 /* Live s3f superblocks, for STATUS; mount ids. */
 static atomic_t s3f_mounts = ATOMIC_INIT(0);
@@ -36,7 +40,9 @@ unsigned int s3f_mount_count(void)
 	return atomic_read(&s3f_mounts);
 }
 
-#define S3F_DEFAULT_COMMIT_DELAY	3	/* seconds */
+/* commit_delay when none is given: 0 (commit in close), 3 with nocto */
+#define S3F_NOCTO_COMMIT_DELAY		3	/* seconds */
+#define S3F_COMMIT_DELAY_UNSET		UINT_MAX
 #define S3F_MAX_SECONDS			86400
 
 /*
@@ -48,9 +54,18 @@ const struct cred *s3f_stage_cred;
 
 enum s3f_param {
 	Opt_endpoint, Opt_region, Opt_profile, Opt_uid, Opt_gid,
-	Opt_file_mode, Opt_dir_mode, Opt_addressing, Opt_ttl,
+	Opt_file_mode, Opt_dir_mode, Opt_addressing, Opt_actimeo, Opt_ttl,
+	Opt_lookupcache, Opt_cto,
 	Opt_staging, Opt_commit_delay, Opt_commit_interval, Opt_conflict,
 	Opt_meta, Opt_setid,
+};
+
+static const struct constant_table s3f_lookupcache_table[] = {
+	{ "all",	S3F_LOOKUPCACHE_ALL },
+	{ "positive",	S3F_LOOKUPCACHE_POSITIVE },
+	{ "pos",	S3F_LOOKUPCACHE_POSITIVE },
+	{ "none",	S3F_LOOKUPCACHE_NONE },
+	{}
 };
 
 static const struct constant_table s3f_setid_table[] = {
@@ -86,7 +101,10 @@ static const struct fs_parameter_spec s3f_fs_parameters[] = {
 	fsparam_u32oct("file_mode",	Opt_file_mode),
 	fsparam_u32oct("dir_mode",	Opt_dir_mode),
 	fsparam_enum("addressing",	Opt_addressing, s3f_addressing_table),
-	fsparam_u32("ttl",		Opt_ttl),
+	fsparam_u32("actimeo",		Opt_actimeo),
+	fsparam_u32("ttl",		Opt_ttl),	/* actimeo's old name */
+	fsparam_enum("lookupcache",	Opt_lookupcache, s3f_lookupcache_table),
+	fsparam_flag_no("cto",		Opt_cto),
 	fsparam_string("staging",	Opt_staging),
 	fsparam_u32("commit_delay",	Opt_commit_delay),
 	fsparam_u32("commit_interval",	Opt_commit_interval),
@@ -205,14 +223,21 @@ static int s3f_parse_param(struct fs_context *fc, struct fs_parameter *param)
 	case Opt_addressing:
 		o->addressing = result.uint_32;
 		return 0;
+	case Opt_lookupcache:
+		o->lookupcache = result.uint_32;
+		return 0;
+	case Opt_cto:
+		o->nocto = result.negated;
+		return 0;
+	case Opt_actimeo:
 	case Opt_ttl:
 	case Opt_commit_delay:
 	case Opt_commit_interval:
 		if (result.uint_32 > S3F_MAX_SECONDS)
 			return invalfc(fc, "%s is at most %u seconds", param->key,
 				       S3F_MAX_SECONDS);
-		if (opt == Opt_ttl)
-			o->ttl = result.uint_32;
+		if (opt == Opt_actimeo || opt == Opt_ttl)
+			o->actimeo = result.uint_32;
 		else if (opt == Opt_commit_delay)
 			o->commit_delay = result.uint_32;
 		else
@@ -275,10 +300,13 @@ static int s3f_show_options(struct seq_file *m, struct dentry *root)
 		seq_show_option(m, "profile", o->profile);
 	seq_printf(m, ",addressing=%s",
 		   o->addressing == S3F_ADDRESSING_VIRTUAL ? "virtual" : "path");
-	seq_printf(m, ",uid=%u,gid=%u,file_mode=%04o,dir_mode=%04o,ttl=%u",
+	seq_printf(m, ",uid=%u,gid=%u,file_mode=%04o,dir_mode=%04o,%s,actimeo=%u,lookupcache=%s",
 		   from_kuid_munged(&init_user_ns, o->uid),
 		   from_kgid_munged(&init_user_ns, o->gid),
-		   o->file_mode, o->dir_mode, o->ttl);
+		   o->file_mode, o->dir_mode, o->nocto ? "nocto" : "cto",
+		   o->actimeo,
+		   o->lookupcache == S3F_LOOKUPCACHE_ALL ? "all" :
+		   o->lookupcache == S3F_LOOKUPCACHE_NONE ? "none" : "positive");
 	if (o->staging[0])
 		seq_show_option(m, "staging", o->staging);
 	seq_printf(m, ",commit_delay=%u,commit_interval=%u,conflict=%s,meta=%s,setid=%s",
@@ -396,6 +424,9 @@ static int s3f_get_tree(struct fs_context *fc)
 
 	if (!o->bucket)
 		return invalfc(fc, "no bucket: mount -t s3f BUCKET[/PREFIX] DIR");
+	/* close-to-open commits in close; nocto, as before, a little later */
+	if (o->commit_delay == S3F_COMMIT_DELAY_UNSET)
+		o->commit_delay = o->nocto ? S3F_NOCTO_COMMIT_DELAY : 0;
 	if (!o->endpoint)
 		o->endpoint = kstrdup("", GFP_KERNEL);
 	if (!o->region)
@@ -436,8 +467,9 @@ static int s3f_init_fs_context(struct fs_context *fc)
 	ctx->opts.gid = current_fsgid();
 	ctx->opts.file_mode = 0644;
 	ctx->opts.dir_mode = 0755;
-	ctx->opts.ttl = S3F_DEFAULT_TTL;
-	ctx->opts.commit_delay = S3F_DEFAULT_COMMIT_DELAY;
+	ctx->opts.actimeo = S3F_DEFAULT_ACTIMEO;
+	ctx->opts.lookupcache = S3F_LOOKUPCACHE_POSITIVE;
+	ctx->opts.commit_delay = S3F_COMMIT_DELAY_UNSET;
 	ctx->opts.addressing = S3F_ADDRESSING_PATH;
 	fc->fs_private = ctx;
 	fc->ops = &s3f_context_ops;

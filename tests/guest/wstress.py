@@ -778,9 +778,8 @@ def try_fsync(fd):
 def cmd_conflict(mount, fmount, prefix):
     s3 = S3()
     _, mark = kmsg_since(0)
-    # the directory comes from outside: one made by the mount's mkdir is
-    # complete there for ttl, and a key another client adds to it meanwhile
-    # is not seen until then (Documentation/semantics.md)
+    # the directory comes from outside (with lookupcache=all, one made by
+    # the mount's mkdir would answer lookups of new names itself)
     s3.put(prefix + "/", b"")
 
     # keep: an update whose base was replaced
