@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "mimetypes.h"
 #include "wops.h"
 
 #define WOPS_LIST_PAGE		1000
@@ -442,7 +443,7 @@ int wops_commit(struct s3_client *c, const char *key,
 		const struct wops_commit_req *req, struct commit_result *out,
 		struct s3_result *res)
 {
-	struct s3_put_opts put = { .content_type = "application/octet-stream" };
+	struct s3_put_opts put = { .content_type = mime_type_for(key) };
 	struct commit_source src = {
 		.size = req->size,
 		.base_etag = req->base_etag,
