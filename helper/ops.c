@@ -112,6 +112,21 @@ static bool parse_u32(const char *s, uint32_t *out)
 	return true;
 }
 
+static bool parse_u64(const char *s, uint64_t *out)
+{
+	char *end;
+	unsigned long long v;
+
+	if (!s || !*s || s[0] == '-')
+		return false;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno || *end)
+		return false;
+	*out = v;
+	return true;
+}
+
 /* "1700000000" or "1700000000.25" -> ns */
 static bool parse_mtime(const char *s, int64_t *ns)
 {
@@ -144,6 +159,7 @@ struct attrs {
 	const char *etag;
 	bool has_meta;
 	uint32_t mode, uid, gid;
+	uint64_t rdev;		/* x-amz-meta-rdev of a device node, or 0 */
 };
 
 static void attrs_from_object(const char *key, const struct s3_object *obj,
@@ -153,6 +169,7 @@ static void attrs_from_object(const char *key, const struct s3_object *obj,
 	const char *uid = s3_object_meta(obj, "uid");
 	const char *gid = s3_object_meta(obj, "gid");
 	const char *mtime = s3_object_meta(obj, "mtime");
+	const char *rdev = s3_object_meta(obj, "rdev");
 
 	a->size = obj->size;
 	a->etag = obj->etag;
@@ -170,6 +187,9 @@ static void attrs_from_object(const char *key, const struct s3_object *obj,
 			 key, mode ? mode : "", uid ? uid : "", gid ? gid : "");
 	if (a->has_meta && S_ISDIR(a->mode))
 		a->type = S3F_TYPE_DIR;
+	if (a->has_meta && (S_ISCHR(a->mode) || S_ISBLK(a->mode)) && rdev &&
+	    !parse_u64(rdev, &a->rdev))
+		log_warn("%s: ignoring malformed x-amz-meta-rdev \"%s\"", key, rdev);
 }
 
 static int put_attrs(struct nl_msg *msg, const struct attrs *a)
@@ -182,7 +202,8 @@ static int put_attrs(struct nl_msg *msg, const struct attrs *a)
 	if (a->has_meta &&
 	    (nla_put_u32(msg, S3F_ATTR_MODE, a->mode) ||
 	     nla_put_u32(msg, S3F_ATTR_UID, a->uid) ||
-	     nla_put_u32(msg, S3F_ATTR_GID, a->gid)))
+	     nla_put_u32(msg, S3F_ATTR_GID, a->gid) ||
+	     (a->rdev && nla_put_u64(msg, S3F_ATTR_RDEV, a->rdev))))
 		return -EMSGSIZE;
 	return 0;
 }

@@ -75,6 +75,8 @@ static void parse_meta(struct nlattr **attrs, struct wops_meta *m)
 		m->has_ctime = true;
 		m->ctime_ns = (int64_t)nla_get_u64(attrs[S3F_ATTR_CTIME_NS]);
 	}
+	if (attrs[S3F_ATTR_RDEV])
+		m->rdev = nla_get_u64(attrs[S3F_ATTR_RDEV]);
 }
 
 /* Every EXTENTS attribute, concatenated: at most S3F_MAX_EXTENTS ranges. */

@@ -77,6 +77,10 @@ void wops_meta_kv(const struct wops_meta *m, struct wops_meta_kv *out)
 		wops_format_time(m->ctime_ns, out->val[out->n], WOPS_META_LEN);
 		meta_add(out, "ctime");
 	}
+	if (m->rdev) {
+		snprintf(out->val[out->n], WOPS_META_LEN, "%" PRIu64, m->rdev);
+		meta_add(out, "rdev");
+	}
 }
 
 /* An answer decided here, not by the server: *res must not show the last request's. */

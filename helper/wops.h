@@ -25,12 +25,13 @@ struct wops_meta {
 	bool has_mode, has_uid, has_gid, has_mtime, has_atime, has_ctime;
 	uint32_t mode, uid, gid;
 	int64_t mtime_ns, atime_ns, ctime_ns;
+	uint64_t rdev;		/* a device node's; 0: none */
 };
 
-#define WOPS_META_MAX	7	/* the six s3fs ones and s3f-commit */
+#define WOPS_META_MAX	8	/* the seven s3fs ones and s3f-commit */
 #define WOPS_META_LEN	40	/* "-9223372036.854775808", a commit tag fit */
 
-/* The header values of m: x-amz-meta-mode|uid|gid|mtime|atime|ctime. */
+/* The header values of m: x-amz-meta-mode|uid|gid|mtime|atime|ctime|rdev. */
 struct wops_meta_kv {
 	struct s3_kv kv[WOPS_META_MAX];
 	char val[WOPS_META_MAX][WOPS_META_LEN];

@@ -380,6 +380,8 @@ static u64 s3f_commit_snapshot(struct inode *inode, struct s3f_commit_args *a)
 	a->mode = inode->i_mode;
 	a->uid = from_kuid_munged(&init_user_ns, inode->i_uid);
 	a->gid = from_kgid_munged(&init_user_ns, inode->i_gid);
+	a->rdev = S_ISCHR(inode->i_mode) || S_ISBLK(inode->i_mode) ?
+		  huge_encode_dev(inode->i_rdev) : 0;
 	a->mtime_ns = timespec64_to_ns(&inode->i_mtime);
 	a->atime_ns = timespec64_to_ns(&inode->i_atime);
 	a->ctime_ns = timespec64_to_ns(&inode->i_ctime);

@@ -143,6 +143,8 @@ static int s3f_parse_attrs(struct nlattr **tb, struct s3f_attrs *a)
 		a->mode = nla_get_u32(tb[S3F_ATTR_MODE]);
 		a->uid = nla_get_u32(tb[S3F_ATTR_UID]);
 		a->gid = nla_get_u32(tb[S3F_ATTR_GID]);
+		if (tb[S3F_ATTR_RDEV])
+			a->rdev = nla_get_u64(tb[S3F_ATTR_RDEV]);
 	}
 	return 0;
 }
@@ -635,6 +637,7 @@ static int s3f_put_commit(struct sk_buff *msg, struct s3f_commit_args *a)
 	    nla_put_u32(msg, S3F_ATTR_MODE, a->mode) ||
 	    nla_put_u32(msg, S3F_ATTR_UID, a->uid) ||
 	    nla_put_u32(msg, S3F_ATTR_GID, a->gid) ||
+	    (a->rdev && nla_put_u64_64bit(msg, S3F_ATTR_RDEV, a->rdev, S3F_ATTR_PAD)) ||
 	    nla_put_s64(msg, S3F_ATTR_MTIME_NS, a->mtime_ns, S3F_ATTR_PAD) ||
 	    nla_put_s64(msg, S3F_ATTR_ATIME_NS, a->atime_ns, S3F_ATTR_PAD) ||
 	    nla_put_s64(msg, S3F_ATTR_CTIME_NS, a->ctime_ns, S3F_ATTR_PAD) ||

@@ -246,10 +246,14 @@ static void s3f_inode_setup(struct inode *inode, umode_t mode,
 		inode_nohighmem(inode);
 		inode->i_mapping->a_ops = &s3f_aops;
 		break;
-	default:
+	case S_IFREG:
 		inode->i_op = &s3f_file_iops;
 		inode->i_fop = &s3f_file_fops;
 		inode->i_mapping->a_ops = &s3f_aops;
+		break;
+	default:	/* FIFO, socket, device node: an empty object */
+		inode->i_op = &s3f_special_iops;
+		init_special_inode(inode, inode->i_mode, huge_decode_dev(attrs->rdev));
 		break;
 	}
 }
@@ -592,11 +596,19 @@ const struct inode_operations s3f_dir_iops = {
 	.setattr	= s3f_setattr,
 	.create		= s3f_create,
 	.mkdir		= s3f_mkdir,
+	.mknod		= s3f_mknod,
 	.rmdir		= s3f_rmdir,
 	.unlink		= s3f_unlink,
 	.rename		= s3f_rename,
 	.symlink	= s3f_symlink,
 	.link		= s3f_link,
+};
+
+/* FIFOs, sockets, device nodes: s3fs-fuse's empty objects with a mode. */
+const struct inode_operations s3f_special_iops = {
+	.permission	= s3f_permission,
+	.getattr	= s3f_getattr,
+	.setattr	= s3f_setattr,
 };
 
 /* s3fs-fuse symlinks: the object's body is the target. */

@@ -207,13 +207,14 @@ static char *s3f_new_key(struct inode *dir, struct dentry *dentry, bool is_dir)
 /* An inode for a name made here, owned by the caller, dated now. */
 static struct inode *s3f_make_inode(struct user_namespace *mnt_userns,
 				    struct inode *dir, const char *key,
-				    umode_t mode)
+				    umode_t mode, dev_t rdev)
 {
 	struct s3f_attrs a = {
 		.type = S_ISDIR(mode) ? S3F_TYPE_DIR : S3F_TYPE_FILE,
 		.has_meta = true,
 		.meta_known = true,
 		.mode = mode,
+		.rdev = huge_encode_dev(rdev),
 		.mtime_ns = ktime_get_real_ns(),
 	};
 	struct inode *inode;
@@ -246,7 +247,7 @@ int s3f_create(struct user_namespace *mnt_userns, struct inode *dir,
 		return -EINTR;
 	key = s3f_new_key(dir, dentry, false);
 	inode = IS_ERR(key) ? ERR_CAST(key) :
-		s3f_make_inode(mnt_userns, dir, key, S_IFREG | (mode & 07777));
+		s3f_make_inode(mnt_userns, dir, key, S_IFREG | (mode & 07777), 0);
 	if (!IS_ERR(key))
 		kfree(key);
 	up_read(rename_sem);
@@ -254,6 +255,50 @@ int s3f_create(struct user_namespace *mnt_userns, struct inode *dir,
 		return PTR_ERR(inode);
 	atomic64_inc(&S3F_I(inode)->changes);
 	s3f_mark_dirty(inode);
+	dentry->d_time = jiffies;
+	d_instantiate(dentry, inode);
+	s3f_dir_changed(dir);
+	return 0;
+}
+
+/*
+ * mknod(2) of a FIFO, a socket or a device node (regular files go to
+ * create): an empty object whose s3fs-fuse mode says what it is, and
+ * x-amz-meta-rdev a device's number, committed before it returns.
+ * SB_I_NODEV keeps a device node from being opened.
+ */
+int s3f_mknod(struct user_namespace *mnt_userns, struct inode *dir,
+	      struct dentry *dentry, umode_t mode, dev_t rdev)
+{
+	struct rw_semaphore *rename_sem = &S3F_SB(dir->i_sb)->rename_sem;
+	struct inode *inode;
+	char *key;
+	int err;
+
+	if (!S_ISFIFO(mode) && !S_ISSOCK(mode) && !S_ISCHR(mode) && !S_ISBLK(mode))
+		return -EINVAL;
+	if (down_read_killable(rename_sem))
+		return -EINTR;
+	key = s3f_new_key(dir, dentry, false);
+	inode = IS_ERR(key) ? ERR_CAST(key) :
+		s3f_make_inode(mnt_userns, dir, key, mode & (S_IFMT | 07777), rdev);
+	if (!IS_ERR(key))
+		kfree(key);
+	up_read(rename_sem);
+	if (IS_ERR(inode))
+		return PTR_ERR(inode);
+	atomic64_inc(&S3F_I(inode)->changes);
+	s3f_mark_dirty(inode);
+	err = s3f_commit(inode);
+	if (err) {
+		if (!s3f_commit_lock(inode)) {
+			s3f_forget(inode);
+			mutex_unlock(&S3F_I(inode)->commit_mutex);
+		}
+		set_bit(S3F_STALE, &S3F_I(inode)->flags);
+		iput(inode);
+		return err;
+	}
 	dentry->d_time = jiffies;
 	d_instantiate(dentry, inode);
 	s3f_dir_changed(dir);
@@ -276,7 +321,7 @@ int s3f_mkdir(struct user_namespace *mnt_userns, struct inode *dir,
 		err = PTR_ERR(key);
 		goto out_unlock;
 	}
-	inode = s3f_make_inode(mnt_userns, dir, key, S_IFDIR | (mode & 07777));
+	inode = s3f_make_inode(mnt_userns, dir, key, S_IFDIR | (mode & 07777), 0);
 	if (IS_ERR(inode)) {
 		err = PTR_ERR(inode);
 		goto out_free;
@@ -387,7 +432,7 @@ int s3f_symlink(struct user_namespace *mnt_userns, struct inode *dir,
 		up_read(rename_sem);
 		return PTR_ERR(key);
 	}
-	inode = s3f_make_inode(mnt_userns, dir, key, S_IFLNK | 0777);
+	inode = s3f_make_inode(mnt_userns, dir, key, S_IFLNK | 0777, 0);
 	if (IS_ERR(inode)) {
 		kfree(key);
 		up_read(rename_sem);

@@ -169,6 +169,7 @@ struct s3f_attrs {
 	u32 mode;
 	u32 uid;
 	u32 gid;
+	u64 rdev;			/* a device node's, user space encoding */
 	char etag[S3F_ETAG_MAX];
 };
 
@@ -348,6 +349,7 @@ umode_t s3f_trusted_mode(bool is_dir, bool has_meta, u32 meta_mode,
 /* inode.c */
 extern const struct inode_operations s3f_file_iops;
 extern const struct inode_operations s3f_dir_iops;
+extern const struct inode_operations s3f_special_iops;
 int s3f_inode_cache_init(void);
 void s3f_inode_cache_exit(void);
 struct inode *s3f_alloc_inode(struct super_block *sb);
@@ -373,6 +375,8 @@ int s3f_create(struct user_namespace *mnt_userns, struct inode *dir,
 	       struct dentry *dentry, umode_t mode, bool excl);
 int s3f_mkdir(struct user_namespace *mnt_userns, struct inode *dir,
 	      struct dentry *dentry, umode_t mode);
+int s3f_mknod(struct user_namespace *mnt_userns, struct inode *dir,
+	      struct dentry *dentry, umode_t mode, dev_t rdev);
 int s3f_rmdir(struct inode *dir, struct dentry *dentry);
 int s3f_unlink(struct inode *dir, struct dentry *dentry);
 int s3f_rename(struct user_namespace *mnt_userns, struct inode *old_dir,
@@ -492,6 +496,7 @@ struct s3f_commit_args {
 	unsigned int nr_ext;
 	umode_t mode;
 	u32 uid, gid;
+	u64 rdev;			/* a device node's, user space encoding */
 	s64 mtime_ns, atime_ns, ctime_ns;
 	bool fail_on_conflict;
 	u64 commit_id;			/* this attempt */

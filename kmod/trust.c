@@ -82,9 +82,11 @@ bool s3f_conflict_key_valid(const char *key, const char *conflict)
 /*
  * The mode a file or directory shows, from what S3 says of it: its
  * type (@is_dir), and the s3fs-fuse mode (@meta_mode) when it has
- * metadata, else the mount's default permission bits (@dflt).  Only a
- * symbolic link type is taken from metadata (s3fs keeps it there); set-id
- * and sticky bits only with @keep_setid (setid=keep).
+ * metadata, else the mount's default permission bits (@dflt).  An
+ * object's type may come from metadata (s3fs keeps it there): a
+ * symbolic link, a FIFO, a socket or a device node (which the
+ * superblock's SB_I_NODEV keeps anyone from opening); set-id and sticky
+ * bits only with @keep_setid (setid=keep).
  */
 umode_t s3f_trusted_mode(bool is_dir, bool has_meta, u32 meta_mode,
 			 umode_t dflt, bool keep_setid)
@@ -93,8 +95,15 @@ umode_t s3f_trusted_mode(bool is_dir, bool has_meta, u32 meta_mode,
 	umode_t perm = dflt & 07777;
 
 	if (has_meta) {
-		if (!is_dir && (meta_mode & S_IFMT) == S_IFLNK)
-			fmt = S_IFLNK;
+		switch (is_dir ? 0 : meta_mode & S_IFMT) {
+		case S_IFLNK:
+		case S_IFIFO:
+		case S_IFSOCK:
+		case S_IFCHR:
+		case S_IFBLK:
+			fmt = meta_mode & S_IFMT;
+			break;
+		}
 		perm = meta_mode & 07777;
 	}
 	if (!keep_setid)

@@ -161,10 +161,14 @@ static const struct s3f_mode_case s3f_mode_cases[] = {
 	{ "setuid kept with setid=keep", false, true, S_IFREG | 04755, true, S_IFREG | 04755 },
 	{ "symlink", false, true, S_IFLNK | 0777, false, S_IFLNK | 0777 },
 	{ "symlink metadata on a dir", true, true, S_IFLNK | 0777, false, S_IFDIR | 0777 },
-	{ "char device", false, true, S_IFCHR | 0666, false, S_IFREG | 0666 },
-	{ "block device", false, true, S_IFBLK | 0660, false, S_IFREG | 0660 },
-	{ "fifo", false, true, S_IFIFO | 0644, false, S_IFREG | 0644 },
-	{ "socket", false, true, S_IFSOCK | 0644, false, S_IFREG | 0644 },
+	/* device nodes show as such; SB_I_NODEV keeps them from being opened */
+	{ "char device", false, true, S_IFCHR | 0666, false, S_IFCHR | 0666 },
+	{ "block device", false, true, S_IFBLK | 0660, false, S_IFBLK | 0660 },
+	{ "fifo", false, true, S_IFIFO | 0644, false, S_IFIFO | 0644 },
+	{ "socket", false, true, S_IFSOCK | 0644, false, S_IFSOCK | 0644 },
+	{ "fifo metadata on a dir", true, true, S_IFIFO | 0755, false, S_IFDIR | 0755 },
+	{ "setuid device, stripped", false, true, S_IFCHR | 04666, false, S_IFCHR | 0666 },
+	{ "no type bits", false, true, 0640, false, S_IFREG | 0640 },
 	{ "garbage high bits", false, true, 0xffff0000 | 0640, false, S_IFREG | 0640 },
 };
 

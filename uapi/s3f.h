@@ -29,7 +29,7 @@
  * whose version differs: both sides are built from one tree and shipped
  * together (dkms + package), so there is no negotiation.
  */
-#define S3F_PROTOCOL_VERSION	4
+#define S3F_PROTOCOL_VERSION	5
 
 /* Limits shared by both sides. */
 #define S3F_MAX_KEY_LEN		1024	/* S3's limit on an object key, bytes */
@@ -256,6 +256,7 @@ enum s3f_attr {
 	S3F_ATTR_COMMIT_ID,		/* u64, random, the same when a COMMIT is resent */
 	S3F_ATTR_DATA,			/* binary, an inline COMMIT's bytes */
 	S3F_ATTR_COMMIT_SESSION,	/* u64, the same for every attempt on one base */
+	S3F_ATTR_RDEV,			/* u64, a device node's (s3fs x-amz-meta-rdev) */
 
 	__S3F_ATTR_MAX,
 };

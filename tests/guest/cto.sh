@@ -50,12 +50,6 @@ check_match "ttl= is actimeo's old name; nocto defaults commit_delay to 3" \
 	"$(grep " /mnt/s3-cto-opt " /proc/mounts)" ",nocto,actimeo=7,.*commit_delay=3,"
 umount /mnt/s3-cto-opt
 
-# ---- the mount's root: touch and chmod work, for the mount's life ----
-chmod 0750 "$A" && touch -d @1600000000 "$A"; rc=$?
-check_eq "chmod and touch of the mount point succeed, and stat shows them" \
-	"$rc $(stat -c '%a %Y' "$A")" "0 750 1600000000"
-chmod 0755 "$A"
-
 # ---- two nodes: write and close on one, open at once on the other ----
 py rounds "$A" "$B" "$P"
 
