@@ -466,6 +466,19 @@ int s3f_stage_range(struct address_space *mapping, struct writeback_control *wbc
 	return write_cache_pages(mapping, wbc, s3f_stage_one, NULL);
 }
 
+/*
+ * O_DIRECT is taken and served through the page cache: doing nothing
+ * here makes generic_file_{read,write}_iter fall back to buffered I/O,
+ * after writing back (a read) or before dropping the pages (a write).
+ * S3 has no blocks to aim DMA at; what matters is that O_DIRECT users
+ * (databases, fsx -Z) can open the file and stay coherent with the
+ * page cache and mmap.
+ */
+static ssize_t s3f_direct_IO(struct kiocb *iocb, struct iov_iter *iter)
+{
+	return 0;
+}
+
 const struct address_space_operations s3f_aops = {
 	.read_folio	= s3f_read_folio,
 	.readahead	= s3f_readahead,
@@ -473,4 +486,5 @@ const struct address_space_operations s3f_aops = {
 	.write_end	= s3f_write_end,
 	.dirty_folio	= s3f_dirty_folio,
 	.writepages	= s3f_writepages,
+	.direct_IO	= s3f_direct_IO,
 };

@@ -17,9 +17,12 @@
  * object at the commit points: fsync here, the last writer's close
  * (flush), and the timed and sync commits.
  */
+#include <linux/bvec.h>
+#include <linux/falloc.h>
 #include <linux/fs.h>
 #include <linux/mm.h>
 #include <linux/pagemap.h>
+#include <linux/uio.h>
 
 #include "s3f.h"
 
@@ -89,6 +92,76 @@ static ssize_t s3f_file_write_iter(struct kiocb *iocb, struct iov_iter *from)
 	if (ret > 0)
 		s3f_write_behind(inode, ret);
 	return ret;
+}
+
+/* Zeros into [@pos, @end) through the page cache, as write(2) would. */
+static int s3f_write_zeros(struct file *file, loff_t pos, loff_t end)
+{
+	struct bio_vec bv[16];
+	struct iov_iter iter;
+	struct kiocb kiocb;
+	unsigned int i;
+	ssize_t n;
+
+	for (i = 0; i < ARRAY_SIZE(bv); i++)
+		bv[i] = (struct bio_vec){ .bv_page = ZERO_PAGE(0), .bv_len = PAGE_SIZE };
+	init_sync_kiocb(&kiocb, file);
+	while (pos < end) {
+		size_t chunk = min_t(loff_t, end - pos, sizeof(bv) / sizeof(bv[0]) * PAGE_SIZE);
+
+		iov_iter_bvec(&iter, WRITE, bv, ARRAY_SIZE(bv), chunk);
+		kiocb.ki_pos = pos;
+		n = generic_perform_write(&kiocb, &iter);
+		if (n < 0)
+			return n;
+		if (!n)
+			return -EIO;
+		pos += n;
+		s3f_write_behind(file_inode(file), n);
+		if (fatal_signal_pending(current))
+			return -EINTR;
+	}
+	return 0;
+}
+
+/*
+ * fallocate: S3 stores every byte, so there is nothing to reserve but
+ * room in the staging file system.  Mode 0 (and ZERO_RANGE) past EOF
+ * grow the file as truncate(2) would; PUNCH_HOLE and ZERO_RANGE write
+ * zeros over the range below EOF (an object has no holes); KEEP_SIZE
+ * alone only checks for room.  Other modes: EOPNOTSUPP.
+ */
+static long s3f_fallocate(struct file *file, int mode, loff_t offset, loff_t len)
+{
+	struct inode *inode = file_inode(file);
+	loff_t end = offset + len, size;
+	int err;
+
+	if (mode & ~(FALLOC_FL_KEEP_SIZE | FALLOC_FL_PUNCH_HOLE | FALLOC_FL_ZERO_RANGE))
+		return -EOPNOTSUPP;
+	err = s3f_stage_space(inode->i_sb, len);
+	if (err)
+		return err;
+	if (end > S3F_LAZY_STAGE_MAX) {
+		err = s3f_stage_try(inode);
+		if (err && err != -ENOTCONN && err != -ETIMEDOUT && err != -EINTR)
+			return err;
+	}
+	inode_lock(inode);
+	err = file_modified(file);
+	if (err)
+		goto out_unlock;
+	size = i_size_read(inode);
+	if ((mode & (FALLOC_FL_PUNCH_HOLE | FALLOC_FL_ZERO_RANGE)) && offset < size)
+		err = s3f_write_zeros(file, offset, min(end, size));
+	if (!err && !(mode & FALLOC_FL_KEEP_SIZE) && end > size) {
+		err = s3f_setattr_size(inode, end);
+		if (!err)
+			s3f_mark_dirty(inode);
+	}
+out_unlock:
+	inode_unlock(inode);
+	return err;
 }
 
 /*
@@ -192,4 +265,5 @@ const struct file_operations s3f_file_fops = {
 	.splice_read	= generic_file_splice_read,
 	.splice_write	= iter_file_splice_write,
 	.fsync		= s3f_fsync,
+	.fallocate	= s3f_fallocate,
 };

@@ -504,8 +504,11 @@ static int s3f_stage_lock_thawed(struct inode *inode)
 	}
 }
 
-/* A new size: the page cache, the staging file and the clean limit follow. */
-static int s3f_setattr_size(struct inode *inode, loff_t size)
+/*
+ * A new size: the page cache, the staging file and the clean limit
+ * follow.  Counted as a change; the caller marks the inode dirty.
+ */
+int s3f_setattr_size(struct inode *inode, loff_t size)
 {
 	struct s3f_inode *si = S3F_I(inode);
 	int err;

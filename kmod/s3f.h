@@ -365,6 +365,7 @@ int s3f_set_key(struct inode *inode, const char *key);
 void s3f_evict_inode(struct inode *inode);
 void s3f_inode_refresh(struct inode *inode, const struct s3f_attrs *attrs);
 bool s3f_inode_fresh(struct inode *inode);
+int s3f_setattr_size(struct inode *inode, loff_t size);
 int s3f_inode_revalidate(struct inode *inode);
 char *s3f_child_key(struct inode *dir, const char *name, size_t len, bool is_dir);
 

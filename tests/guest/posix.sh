@@ -3,7 +3,7 @@
 #
 # POSIX pieces S3 tools and conformance suites use, inside the test guest
 # (scripts/guest-run): FIFOs, sockets and device nodes stored the
-# s3fs-fuse way, the mount root's attributes.  Two mounts of the bucket:
+# s3fs-fuse way, fallocate, O_DIRECT, the mount root's attributes.  Two mounts of the bucket:
 # what one makes, the other must read back from S3 alone.
 set -u
 top=$(cd "$(dirname "$0")/../.." && pwd)
@@ -75,6 +75,9 @@ check_eq "rename of a FIFO keeps its type" "$(stat -c %F "$B/$P/f3")" fifo
 chmod 0600 "$A/$P/f3"
 check_eq "chmod of a FIFO is in S3 when it returns" \
 	"$(meta f3 mode)" "$((0010600))"
+
+# ---- fallocate and O_DIRECT (tests/guest/posix.py) ----
+python3 "$top/tests/guest/posix.py" falloc-odirect "$A/$P" "$P" || _failures=$((_failures + 1))
 
 # ---- the mount's root: touch and chmod work, for the mount's life ----
 chmod 0750 "$A" && touch -d @1600000000 "$A"; rc=$?

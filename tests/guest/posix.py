@@ -1,0 +1,102 @@
+#!/usr/bin/env python3
+"""POSIX calls checked from one process, for tests/guest/posix.sh.
+
+    posix.py falloc-odirect DIR PREFIX
+
+fallocate(2) in each mode s3f takes (and one it refuses), O_DIRECT
+reads and writes and their coherence with buffered I/O; each result is
+checked in the file and, after close(2) (which commits), in S3 through
+the independent SigV4 client of wstress.py.  Prints PASS/FAIL lines.
+"""
+import ctypes
+import errno
+import mmap
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import wstress  # noqa: E402
+from wstress import S3, check  # noqa: E402
+
+libc = ctypes.CDLL(None, use_errno=True)
+libc.fallocate.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_long, ctypes.c_long]
+KEEP_SIZE, PUNCH_HOLE, COLLAPSE_RANGE, ZERO_RANGE = 0x01, 0x02, 0x08, 0x10
+
+
+def fallocate(fd, mode, off, length):
+    if libc.fallocate(fd, mode, off, length) != 0:
+        return ctypes.get_errno()
+    return 0
+
+
+def whole(path):
+    with open(path, "rb") as f:
+        return f.read()
+
+
+def falloc_odirect(d, prefix):
+    s3 = S3()
+    p = os.path.join(d, "falloc")
+    base = bytes(range(256)) * 64		# 16 KiB, no zero runs
+    with open(p, "wb") as f:
+        f.write(base)
+
+    fd = os.open(p, os.O_RDWR)
+    err = fallocate(fd, 0, 8192, 32768)
+    check("fallocate mode 0 past EOF grows the file", err == 0 and os.fstat(fd).st_size == 40960,
+          f"{os.strerror(err) if err else ''} size {os.fstat(fd).st_size}")
+    err = fallocate(fd, KEEP_SIZE, 0, 1 << 20)
+    check("fallocate KEEP_SIZE keeps the size", err == 0 and os.fstat(fd).st_size == 40960,
+          f"{os.strerror(err) if err else ''} size {os.fstat(fd).st_size}")
+    err = fallocate(fd, PUNCH_HOLE | KEEP_SIZE, 1000, 3000)
+    check("fallocate PUNCH_HOLE succeeds", err == 0, os.strerror(err) if err else "")
+    err = fallocate(fd, ZERO_RANGE, 40000, 2000)
+    check("fallocate ZERO_RANGE past EOF succeeds and grows", err == 0 and os.fstat(fd).st_size == 42000,
+          f"{os.strerror(err) if err else ''} size {os.fstat(fd).st_size}")
+    err = fallocate(fd, COLLAPSE_RANGE, 0, 4096)
+    check("fallocate COLLAPSE_RANGE: EOPNOTSUPP", err == errno.EOPNOTSUPP, os.strerror(err) if err else "0")
+    os.close(fd)
+    want = bytearray(base) + bytes(42000 - len(base))
+    want[1000:4000] = bytes(3000)
+    got = whole(p)
+    check("the file: the punched range reads zeros, the rest is intact", got == bytes(want),
+          f"{len(got)} bytes, first difference at "
+          f"{next((i for i in range(min(len(got), len(want))) if got[i] != want[i]), None)}")
+    check("... and S3 has exactly that after close", s3.get(f"{prefix}/falloc") == bytes(want))
+
+    # O_DIRECT: aligned buffers (mmap is page aligned)
+    q = os.path.join(d, "direct")
+    buf = mmap.mmap(-1, 8192)
+    buf.write(b"D" * 8192)
+    try:
+        fd = os.open(q, os.O_RDWR | os.O_CREAT | os.O_DIRECT, 0o644)
+    except OSError as e:
+        check("open(O_DIRECT) succeeds", False, e.strerror)
+        return
+    check("open(O_DIRECT) succeeds", True)
+    n = os.pwritev(fd, [buf], 0)
+    check("an O_DIRECT write of 8 KiB", n == 8192, f"{n}")
+    check("a buffered read sees it", whole(q) == b"D" * 8192)
+    with open(q, "r+b") as f:
+        f.seek(4096)
+        f.write(b"B" * 4096)
+    rbuf = mmap.mmap(-1, 8192)
+    n = os.preadv(fd, [rbuf], 0)
+    check("an O_DIRECT read sees a buffered write made since",
+          n == 8192 and rbuf[:] == b"D" * 4096 + b"B" * 4096, f"{n} bytes")
+    os.close(fd)
+    check("S3 has the file after close", s3.get(f"{prefix}/direct") == b"D" * 4096 + b"B" * 4096)
+
+
+def main():
+    if len(sys.argv) < 2:
+        raise SystemExit(__doc__)
+    if sys.argv[1] == "falloc-odirect":
+        falloc_odirect(*sys.argv[2:])
+    else:
+        raise SystemExit(__doc__)
+    sys.exit(1 if wstress.failures else 0)
+
+
+if __name__ == "__main__":
+    main()
