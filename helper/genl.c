@@ -45,6 +45,7 @@ static struct nla_policy s3f_nl_policy[S3F_ATTR_MAX + 1] = {
 	[S3F_ATTR_MTIME_NS]		= { .type = NLA_U64 },	/* s64 */
 	[S3F_ATTR_MODE]			= { .type = NLA_U32 },
 	[S3F_ATTR_RDEV]			= { .type = NLA_U64 },
+	[S3F_ATTR_XATTRS]		= { .type = NLA_BINARY, .maxlen = S3F_XATTR_MAX },
 	[S3F_ATTR_UID]			= { .type = NLA_U32 },
 	[S3F_ATTR_GID]			= { .type = NLA_U32 },
 	[S3F_ATTR_FD]			= { .type = NLA_U32 },

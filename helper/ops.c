@@ -23,6 +23,7 @@
 #include "bufbudget.h"
 #include "log.h"
 #include "ops.h"
+#include "xattrs.h"
 #include "s3.h"
 #include "staging.h"
 #include "testhooks.h"
@@ -160,6 +161,9 @@ struct attrs {
 	bool has_meta;
 	uint32_t mode, uid, gid;
 	uint64_t rdev;		/* x-amz-meta-rdev of a device node, or 0 */
+	size_t xattrs_len;	/* x-amz-meta-xattr as S3F_ATTR_XATTRS records */
+	bool has_xattrs;
+	unsigned char xattrs[S3F_XATTR_MAX];
 };
 
 static void attrs_from_object(const char *key, const struct s3_object *obj,
@@ -170,6 +174,8 @@ static void attrs_from_object(const char *key, const struct s3_object *obj,
 	const char *gid = s3_object_meta(obj, "gid");
 	const char *mtime = s3_object_meta(obj, "mtime");
 	const char *rdev = s3_object_meta(obj, "rdev");
+	const char *xattr = s3_object_meta(obj, "xattr");
+	int err;
 
 	a->size = obj->size;
 	a->etag = obj->etag;
@@ -177,6 +183,15 @@ static void attrs_from_object(const char *key, const struct s3_object *obj,
 		      obj->last_modified.tv_nsec;
 	if (mtime && !parse_mtime(mtime, &a->mtime_ns))
 		log_warn("%s: ignoring malformed x-amz-meta-mtime \"%s\"", key, mtime);
+	if (xattr) {
+		err = xattrs_decode(xattr, a->xattrs, &a->xattrs_len);
+		if (!err)
+			a->has_xattrs = a->xattrs_len > 0;
+		else
+			log_warn("%s: ignoring %s x-amz-meta-xattr (%zu bytes)", key,
+				 err == -E2BIG ? "too large an" : "a malformed",
+				 strlen(xattr));
+	}
 	if (!mode && !uid && !gid)
 		return;
 	a->has_meta = parse_u32(mode, &a->mode) && parse_u32(uid, &a->uid) &&
@@ -204,6 +219,8 @@ static int put_attrs(struct nl_msg *msg, const struct attrs *a)
 	     nla_put_u32(msg, S3F_ATTR_UID, a->uid) ||
 	     nla_put_u32(msg, S3F_ATTR_GID, a->gid) ||
 	     (a->rdev && nla_put_u64(msg, S3F_ATTR_RDEV, a->rdev))))
+		return -EMSGSIZE;
+	if (a->has_xattrs && nla_put(msg, S3F_ATTR_XATTRS, a->xattrs_len, a->xattrs))
 		return -EMSGSIZE;
 	return 0;
 }

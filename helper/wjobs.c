@@ -77,6 +77,11 @@ static void parse_meta(struct nlattr **attrs, struct wops_meta *m)
 	}
 	if (attrs[S3F_ATTR_RDEV])
 		m->rdev = nla_get_u64(attrs[S3F_ATTR_RDEV]);
+	if (attrs[S3F_ATTR_XATTRS] && nla_len(attrs[S3F_ATTR_XATTRS]) <= S3F_XATTR_MAX) {
+		m->has_xattrs = true;
+		m->xattrs_len = nla_len(attrs[S3F_ATTR_XATTRS]);
+		memcpy(m->xattrs, nla_data(attrs[S3F_ATTR_XATTRS]), m->xattrs_len);
+	}
 }
 
 /* Every EXTENTS attribute, concatenated: at most S3F_MAX_EXTENTS ranges. */

@@ -22,6 +22,7 @@
 #include "log.h"
 #include "mimetypes.h"
 #include "wops.h"
+#include "xattrs.h"
 
 #define WOPS_LIST_PAGE		1000
 #define WOPS_COPY_PART_SIZE	(512ULL << 20)
@@ -80,6 +81,13 @@ void wops_meta_kv(const struct wops_meta *m, struct wops_meta_kv *out)
 	if (m->rdev) {
 		snprintf(out->val[out->n], WOPS_META_LEN, "%" PRIu64, m->rdev);
 		meta_add(out, "rdev");
+	}
+	/* the kernel checked the size (S3F_XATTR_HDR_MAX); bad records: none */
+	if (m->has_xattrs && m->xattrs_len &&
+	    !xattrs_encode(m->xattrs, m->xattrs_len, out->xattr, sizeof(out->xattr))) {
+		out->kv[out->n].name = (char *)"xattr";
+		out->kv[out->n].value = out->xattr;
+		out->n++;
 	}
 }
 

@@ -19,6 +19,7 @@
 
 #include "commit.h"
 #include "s3.h"
+#include "s3f.h"
 
 /* s3fs-fuse metadata of an object; only the fields marked present are written. */
 struct wops_meta {
@@ -26,15 +27,19 @@ struct wops_meta {
 	uint32_t mode, uid, gid;
 	int64_t mtime_ns, atime_ns, ctime_ns;
 	uint64_t rdev;		/* a device node's; 0: none */
+	bool has_xattrs;	/* S3F_ATTR_XATTRS came (empty: none) */
+	size_t xattrs_len;
+	unsigned char xattrs[S3F_XATTR_MAX];
 };
 
-#define WOPS_META_MAX	8	/* the seven s3fs ones and s3f-commit */
+#define WOPS_META_MAX	9	/* the eight s3fs ones and s3f-commit */
 #define WOPS_META_LEN	40	/* "-9223372036.854775808", a commit tag fit */
 
-/* The header values of m: x-amz-meta-mode|uid|gid|mtime|atime|ctime|rdev. */
+/* The header values of m: x-amz-meta-mode|uid|gid|mtime|atime|ctime|rdev|xattr. */
 struct wops_meta_kv {
 	struct s3_kv kv[WOPS_META_MAX];
 	char val[WOPS_META_MAX][WOPS_META_LEN];
+	char xattr[S3F_XATTR_HDR_MAX + 1];	/* x-amz-meta-xattr's value */
 	size_t n;
 };
 

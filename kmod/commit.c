@@ -88,6 +88,7 @@ static LIST_HEAD(s3f_calls);	/* every staged COMMIT in flight */
 
 static void s3f_commit_call_free(struct s3f_commit_call *call)
 {
+	s3f_xattrs_put(call->a.xattrs);
 	kfree(call->a.conflict);
 	kfree(call->key);
 	kfree(call->stage_path);
@@ -382,6 +383,10 @@ static u64 s3f_commit_snapshot(struct inode *inode, struct s3f_commit_args *a)
 	a->gid = from_kgid_munged(&init_user_ns, inode->i_gid);
 	a->rdev = S_ISCHR(inode->i_mode) || S_ISBLK(inode->i_mode) ?
 		  huge_encode_dev(inode->i_rdev) : 0;
+	s3f_xattrs_put(a->xattrs);	/* a snapshot taken again replaces it */
+	a->xattrs = si->xattrs;
+	if (a->xattrs)
+		kref_get(&a->xattrs->ref);
 	a->mtime_ns = timespec64_to_ns(&inode->i_mtime);
 	a->atime_ns = timespec64_to_ns(&inode->i_atime);
 	a->ctime_ns = timespec64_to_ns(&inode->i_ctime);
@@ -576,6 +581,7 @@ static int s3f_commit_inline(struct inode *inode)
 		atomic64_inc(&S3F_SB(inode->i_sb)->commit_errors);
 	kfree(a.conflict);
 out_unlock:
+	s3f_xattrs_put(a.xattrs);
 	up_write(&si->stage_sem);
 out_release:
 	s3f_inline_release(mapping, &in, err != 0);

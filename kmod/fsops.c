@@ -163,9 +163,18 @@ static int s3f_lookup_on_reply(struct s3f_req *req, struct genl_info *info)
 	if (err)
 		return -EBADMSG;
 	err = s3f_parse_attrs(tb, req->priv);
-	if (!err)
-		((struct s3f_attrs *)req->priv)->meta_known = true;
-	return err;
+	if (err)
+		return err;
+	((struct s3f_attrs *)req->priv)->meta_known = true;
+	if (tb[S3F_ATTR_XATTRS]) {
+		struct s3f_xattrs *x = s3f_xattrs_parse(nla_data(tb[S3F_ATTR_XATTRS]),
+							nla_len(tb[S3F_ATTR_XATTRS]));
+
+		if (!x)
+			return -EBADMSG;	/* never shown, or written back, as less */
+		((struct s3f_attrs *)req->priv)->xattrs = x;
+	}
+	return 0;
 }
 
 /*
@@ -204,6 +213,10 @@ int s3f_op_lookup(struct super_block *sb, const char *key, u8 type_hint,
 	}
 	genlmsg_end(msg, hdr);
 	err = s3f_upcall(req, msg, S3F_UPCALL_TIMEOUT);
+	if (err) {
+		s3f_xattrs_put(attrs->xattrs);
+		attrs->xattrs = NULL;
+	}
 out_put:
 	s3f_req_put(req);
 	return err;
@@ -231,6 +244,7 @@ static void s3f_lookup_async_done(struct s3f_req *req)
 		else
 			S3F_I(inode)->attr_time = 0;	/* another type: look again */
 	}
+	s3f_xattrs_put(la->attrs.xattrs);
 	iput(inode);
 	s3f_sb_calls(sb, -1);	/* umount waits for this, after the iput */
 	kfree(la);
@@ -427,7 +441,7 @@ int s3f_op_read_start(struct super_block *sb, struct s3f_read *rd)
 /* ---- the write path ---- */
 
 /* Room for the mount parameters, two keys and a path. */
-#define S3F_WRITE_MSG_SIZE	(4 * S3F_MAX_KEY_LEN + PATH_MAX)
+#define S3F_WRITE_MSG_SIZE	(4 * S3F_MAX_KEY_LEN + PATH_MAX + S3F_XATTR_MAX)
 
 /* Replies that carry the new object's ETAG (MKDIR, SYMLINK, RENAME). */
 static int s3f_etag_on_reply(struct s3f_req *req, struct genl_info *info)
@@ -473,10 +487,21 @@ static int s3f_fs_simple(struct super_block *sb, u8 cmd, const char *key)
 	return s3f_fs_upcall(req, msg, hdr, S3F_UPCALL_TIMEOUT);
 }
 
-/* s3fs-fuse metadata of @inode: MODE, UID, GID, MTIME_NS. */
+/* The records of @x (none: an empty attribute, "no attributes"). */
+static int s3f_put_xattrs(struct sk_buff *msg, const struct s3f_xattrs *x)
+{
+	return nla_put(msg, S3F_ATTR_XATTRS, x ? x->len : 0, x ? x->data : NULL);
+}
+
+/* s3fs-fuse metadata of @inode: MODE, UID, GID, MTIME_NS, XATTRS. */
 static int s3f_put_meta(struct sk_buff *msg, struct inode *inode)
 {
-	if (nla_put_u32(msg, S3F_ATTR_MODE, inode->i_mode) ||
+	struct s3f_xattrs *x = s3f_inode_xattrs(inode);
+	int err = s3f_put_xattrs(msg, x);
+
+	s3f_xattrs_put(x);
+	if (err ||
+	    nla_put_u32(msg, S3F_ATTR_MODE, inode->i_mode) ||
 	    nla_put_u32(msg, S3F_ATTR_UID,
 			from_kuid_munged(&init_user_ns, inode->i_uid)) ||
 	    nla_put_u32(msg, S3F_ATTR_GID,
@@ -638,6 +663,7 @@ static int s3f_put_commit(struct sk_buff *msg, struct s3f_commit_args *a)
 	    nla_put_u32(msg, S3F_ATTR_UID, a->uid) ||
 	    nla_put_u32(msg, S3F_ATTR_GID, a->gid) ||
 	    (a->rdev && nla_put_u64_64bit(msg, S3F_ATTR_RDEV, a->rdev, S3F_ATTR_PAD)) ||
+	    s3f_put_xattrs(msg, a->xattrs) ||
 	    nla_put_s64(msg, S3F_ATTR_MTIME_NS, a->mtime_ns, S3F_ATTR_PAD) ||
 	    nla_put_s64(msg, S3F_ATTR_ATIME_NS, a->atime_ns, S3F_ATTR_PAD) ||
 	    nla_put_s64(msg, S3F_ATTR_CTIME_NS, a->ctime_ns, S3F_ATTR_PAD) ||

@@ -26,6 +26,7 @@ const struct nla_policy s3f_entry_policy[S3F_ATTR_MAX + 1] = {
 	[S3F_ATTR_ETAG]		= { .type = NLA_NUL_STRING, .len = S3F_ETAG_MAX - 1 },
 	[S3F_ATTR_MODE]		= { .type = NLA_U32 },
 	[S3F_ATTR_RDEV]		= { .type = NLA_U64 },
+	[S3F_ATTR_XATTRS]	= { .type = NLA_BINARY, .len = S3F_XATTR_MAX },
 	[S3F_ATTR_UID]		= { .type = NLA_U32 },
 	[S3F_ATTR_GID]		= { .type = NLA_U32 },
 };

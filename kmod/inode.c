@@ -33,6 +33,7 @@ struct inode *s3f_alloc_inode(struct super_block *sb)
 	si->etag[0] = '\0';
 	si->attr_time = 0;
 	si->meta_checked = false;
+	si->xattrs = NULL;
 	si->flags = 0;
 	si->complete_time = 0;
 	spin_lock_init(&si->lock);
@@ -49,6 +50,7 @@ void s3f_free_inode(struct inode *inode)
 		prev = k->prev;
 		kfree(k);
 	}
+	s3f_xattrs_put(si->xattrs);
 	kmem_cache_free(s3f_inode_cachep, si);
 }
 
@@ -214,8 +216,10 @@ static void s3f_set_attrs(struct inode *inode, const struct s3f_attrs *a)
 			inode->i_uid = o->uid;
 		if (!gid_valid(inode->i_gid))
 			inode->i_gid = o->gid;
-		if (a->meta_known)
+		if (a->meta_known) {
+			s3f_inode_set_xattrs_locked(inode, a->xattrs);
 			si->meta_checked = true;
+		}
 	}
 	strscpy(si->etag, a->etag, sizeof(si->etag));
 	si->attr_time = jiffies;
@@ -436,9 +440,11 @@ int s3f_inode_revalidate(struct inode *inode)
 		return err;
 	/* the type is the inode's for life: another type is another inode */
 	if ((s3f_mode(inode->i_sb, &attrs) & S_IFMT) != (inode->i_mode & S_IFMT))
-		return -ESTALE;
-	s3f_inode_refresh(inode, &attrs);
-	return 0;
+		err = -ESTALE;
+	else
+		s3f_inode_refresh(inode, &attrs);
+	s3f_xattrs_put(attrs.xattrs);
+	return err;
 }
 
 static int s3f_getattr(struct user_namespace *mnt_userns, const struct path *path,
@@ -528,68 +534,80 @@ int s3f_setattr_size(struct inode *inode, loff_t size)
 }
 
 /*
- * chmod, chown, utimes, truncate: applied here, committed with the data
- * (s3fs-fuse metadata on the object) at the next commit point when a
- * writer has the file open; else at once, returning the commit's error,
- * as NFS's SETATTR (or commit_delay from now, when that is not 0).  A
- * directory's go to its marker at once.
+ * Metadata of @inode changed here (setattr, setxattr; under the inode
+ * lock): a directory's marker is written now; a file's change is
+ * counted and committed before the caller returns when no writer has
+ * the file open (but @own_writers, those the caller stands for itself),
+ * as NFS's SETATTR, else with its data (or commit_delay from now).
+ */
+int s3f_meta_changed(struct inode *inode, int own_writers)
+{
+	unsigned int delay = S3F_SB(inode->i_sb)->opts.commit_delay;
+	struct s3f_inode *si = S3F_I(inode);
+	char etag[S3F_ETAG_MAX];
+	int err;
+
+	if (S_ISDIR(inode->i_mode)) {
+		struct rw_semaphore *rename_sem = &S3F_SB(inode->i_sb)->rename_sem;
+
+		if (down_read_killable(rename_sem))
+			return -EINTR;
+		err = s3f_op_mkdir(inode->i_sb, si->key, inode, etag);
+		up_read(rename_sem);
+		return err;
+	}
+	/* a commit that counts this change sees it made (s3f_commit_snapshot) */
+	smp_mb__before_atomic();
+	atomic64_inc(&si->changes);
+	s3f_mark_dirty(inode);
+	if (atomic_read(&inode->i_writecount) - own_writers > 0)
+		return 0;
+	if (!delay)
+		return s3f_commit(inode);
+	s3f_schedule_commit(inode, delay);
+	return 0;
+}
+
+/*
+ * chmod, chown, utimes, truncate: applied here, committed as
+ * s3f_meta_changed() says: with s3fs-fuse metadata on the object, a
+ * directory's on its marker.
  */
 static int s3f_setattr(struct user_namespace *mnt_userns, struct dentry *dentry,
 		       struct iattr *attr)
 {
 	struct inode *inode = d_inode(dentry);
-	struct s3f_inode *si = S3F_I(inode);
-	char etag[S3F_ETAG_MAX];
-	int writers, err;
+	int err;
 
 	err = setattr_prepare(mnt_userns, dentry, attr);
 	if (err)
 		return err;
-	if (S_ISDIR(inode->i_mode)) {
-		struct rw_semaphore *rename_sem = &S3F_SB(inode->i_sb)->rename_sem;
-
-		/*
-		 * The mount's root is no object: its mode, owner and times
-		 * are kept in memory for the mount's life (touch or chmod of
-		 * a mount point works, as on s3fs-fuse).
-		 */
-		if (inode == d_inode(inode->i_sb->s_root)) {
-			setattr_copy(mnt_userns, inode, attr);
-			return 0;
-		}
-		if (down_read_killable(rename_sem))
-			return -EINTR;
+	/*
+	 * The mount's root is no object: its mode, owner and times are kept
+	 * in memory for the mount's life (touch or chmod of a mount point
+	 * works, as on s3fs-fuse).
+	 */
+	if (inode == d_inode(inode->i_sb->s_root)) {
 		setattr_copy(mnt_userns, inode, attr);
-		err = s3f_op_mkdir(inode->i_sb, si->key, inode, etag);
-		up_read(rename_sem);
-		return err;
+		return 0;
 	}
-	if ((attr->ia_valid & ATTR_SIZE) && attr->ia_size != i_size_read(inode)) {
+	if (!S_ISDIR(inode->i_mode) && (attr->ia_valid & ATTR_SIZE) &&
+	    attr->ia_size != i_size_read(inode)) {
 		err = s3f_setattr_size(inode, attr->ia_size);
 		if (err)
 			return err;
 	}
 	setattr_copy(mnt_userns, inode, attr);
-	/* a commit that counts this change sees it made (s3f_commit_snapshot) */
-	smp_mb__before_atomic();
-	atomic64_inc(&si->changes);
-	s3f_mark_dirty(inode);
 	/* truncate(2) holds write access itself (vfs_truncate) */
-	writers = atomic_read(&inode->i_writecount);
-	if ((attr->ia_valid & (ATTR_SIZE | ATTR_FILE)) == ATTR_SIZE)
-		writers--;
-	if (writers > 0)
-		return 0;
-	if (!S3F_SB(inode->i_sb)->opts.commit_delay)
-		return s3f_commit(inode);
-	s3f_schedule_commit(inode, S3F_SB(inode->i_sb)->opts.commit_delay);
-	return 0;
+	return s3f_meta_changed(inode,
+		(attr->ia_valid & (ATTR_SIZE | ATTR_FILE)) == ATTR_SIZE ? 1 : 0);
 }
 
 const struct inode_operations s3f_file_iops = {
 	.permission	= s3f_permission,
 	.getattr	= s3f_getattr,
 	.setattr	= s3f_setattr,
+	.listxattr	= s3f_listxattr,
 };
 
 const struct inode_operations s3f_dir_iops = {
@@ -597,6 +615,7 @@ const struct inode_operations s3f_dir_iops = {
 	.permission	= s3f_permission,
 	.getattr	= s3f_getattr,
 	.setattr	= s3f_setattr,
+	.listxattr	= s3f_listxattr,
 	.create		= s3f_create,
 	.mkdir		= s3f_mkdir,
 	.mknod		= s3f_mknod,
@@ -612,6 +631,7 @@ const struct inode_operations s3f_special_iops = {
 	.permission	= s3f_permission,
 	.getattr	= s3f_getattr,
 	.setattr	= s3f_setattr,
+	.listxattr	= s3f_listxattr,
 };
 
 /* s3fs-fuse symlinks: the object's body is the target. */
@@ -619,4 +639,5 @@ const struct inode_operations s3f_symlink_iops = {
 	.get_link	= page_get_link,
 	.getattr	= s3f_getattr,
 	.setattr	= s3f_setattr,
+	.listxattr	= s3f_listxattr,
 };

@@ -95,6 +95,7 @@ struct dentry *s3f_lookup(struct inode *dir, struct dentry *dentry,
 				    attrs.type == S3F_TYPE_DIR);
 		inode = key ? s3f_iget(sb, key, &attrs) : ERR_PTR(-ENOMEM);
 		kfree(key);
+		s3f_xattrs_put(attrs.xattrs);
 		if (IS_ERR(inode)) {
 			err = PTR_ERR(inode);
 			goto out_unlock;
@@ -483,7 +484,8 @@ static void s3f_rebase_copy(struct inode *inode)
 		return;
 	}
 	if (s3f_op_lookup(inode->i_sb, si->key, S3F_TYPE_FILE, &attrs) ||
-	    attrs.type != S3F_TYPE_FILE || attrs.size != si->base_size) {
+	    (s3f_xattrs_put(attrs.xattrs), attrs.type != S3F_TYPE_FILE) ||
+	    attrs.size != si->base_size) {
 		pr_warn("%s: the renamed copy is not its base version; its next commit may be a conflict copy\n",
 			si->key);
 		return;
@@ -646,6 +648,8 @@ static int s3f_rename_file(struct inode *old_dir, struct dentry *old_dentry,
 		}
 	} else {
 		err = s3f_op_lookup(sb, new_key, 0, &attrs);
+		if (!err)
+			s3f_xattrs_put(attrs.xattrs);
 		if (!err && noreplace) {
 			err = -EEXIST;
 		} else if (!err && attrs.type == S3F_TYPE_FILE) {

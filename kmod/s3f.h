@@ -15,6 +15,7 @@
  *             reading and writing them, the extents a COMMIT sends
  *   commit.c  dirty inodes, commit points, the commit itself, syncfs
  *   keymap.c  which key components can be file names (pure)
+ *   xattr.c   extended attributes (user.*), s3fs-fuse's x-amz-meta-xattr
  *   genl.c    the generic netlink family: policy, doit handlers, messages
  *   upcall.c  the helper connection: request ids, deadlines, resending
  *             to a new helper.  No VFS.
@@ -171,6 +172,15 @@ struct s3f_attrs {
 	u32 gid;
 	u64 rdev;			/* a device node's, user space encoding */
 	char etag[S3F_ETAG_MAX];
+	/* LOOKUP only: a reference the caller drops (s3f_xattrs_put) */
+	struct s3f_xattrs *xattrs;
+};
+
+/* An inode's extended attributes: immutable, replaced whole (xattr.c). */
+struct s3f_xattrs {
+	struct kref ref;
+	u16 len;
+	u8 data[];			/* S3F_ATTR_XATTRS records */
 };
 
 /* A key an inode had; kept until the inode is freed (see s3f_inode.key). */
@@ -228,6 +238,7 @@ struct s3f_inode {
 	 * first permission check forces.
 	 */
 	bool meta_checked;
+	struct s3f_xattrs *xattrs;	/* @lock; NULL: none */
 
 	struct rw_semaphore stage_sem;
 	struct file *stage;
@@ -366,6 +377,15 @@ void s3f_evict_inode(struct inode *inode);
 void s3f_inode_refresh(struct inode *inode, const struct s3f_attrs *attrs);
 bool s3f_inode_fresh(struct inode *inode);
 int s3f_setattr_size(struct inode *inode, loff_t size);
+int s3f_meta_changed(struct inode *inode, int own_writers);
+
+/* xattr.c */
+extern const struct xattr_handler *s3f_xattr_handlers[];
+struct s3f_xattrs *s3f_xattrs_parse(const void *data, size_t len);
+void s3f_xattrs_put(struct s3f_xattrs *x);
+struct s3f_xattrs *s3f_inode_xattrs(struct inode *inode);
+void s3f_inode_set_xattrs_locked(struct inode *inode, struct s3f_xattrs *x);
+ssize_t s3f_listxattr(struct dentry *dentry, char *buf, size_t size);
 int s3f_inode_revalidate(struct inode *inode);
 char *s3f_child_key(struct inode *dir, const char *name, size_t len, bool is_dir);
 
@@ -498,6 +518,7 @@ struct s3f_commit_args {
 	umode_t mode;
 	u32 uid, gid;
 	u64 rdev;			/* a device node's, user space encoding */
+	struct s3f_xattrs *xattrs;	/* a reference, or NULL: none */
 	s64 mtime_ns, atime_ns, ctime_ns;
 	bool fail_on_conflict;
 	u64 commit_id;			/* this attempt */

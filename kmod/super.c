@@ -383,6 +383,7 @@ static int s3f_fill_super(struct super_block *sb, struct fs_context *fc)
 	sb->s_magic = S3F_MAGIC;
 	sb->s_op = &s3f_sops;
 	sb->s_d_op = &s3f_dentry_ops;
+	sb->s_xattr = s3f_xattr_handlers;
 	sb->s_maxbytes = MAX_LFS_FILESIZE;
 	sb->s_time_gran = 1;
 	sb->s_flags |= SB_NOSEC;

@@ -31,6 +31,21 @@
  */
 #define S3F_PROTOCOL_VERSION	5
 
+/*
+ * S3F_ATTR_XATTRS: an object's extended attributes (s3fs-fuse's
+ * x-amz-meta-xattr, which the helper decodes and encodes), as records
+ * of: u8 name length, u16 value length (host order), the full name
+ * ("user.x"; not NUL terminated), the value.  In a LOOKUP reply only
+ * when the object has some; in a COMMIT or MKDIR always (empty: none).
+ * S3F_XATTR_MAX bounds the records; S3F_XATTR_HDR_MAX the header they
+ * make (names and base64 values URL-encoded at worst 3 bytes a byte),
+ * so that with the other s3fs-fuse metadata it stays within AWS's 2 KiB
+ * of user metadata.
+ */
+#define S3F_XATTR_MAX		1024
+#define S3F_XATTR_HDR_MAX	1536
+#define S3F_XATTR_REC_HDR	3	/* u8 + u16 */
+
 /* Limits shared by both sides. */
 #define S3F_MAX_KEY_LEN		1024	/* S3's limit on an object key, bytes */
 #define S3F_MAX_NAME_LEN	255	/* one path component */
@@ -257,6 +272,7 @@ enum s3f_attr {
 	S3F_ATTR_DATA,			/* binary, an inline COMMIT's bytes */
 	S3F_ATTR_COMMIT_SESSION,	/* u64, the same for every attempt on one base */
 	S3F_ATTR_RDEV,			/* u64, a device node's (s3fs x-amz-meta-rdev) */
+	S3F_ATTR_XATTRS,		/* binary, extended attributes: see below */
 
 	__S3F_ATTR_MAX,
 };

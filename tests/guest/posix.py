@@ -2,6 +2,8 @@
 """POSIX calls checked from one process, for tests/guest/posix.sh.
 
     posix.py falloc-odirect DIR PREFIX
+    posix.py xattr DIR OTHER_DIR PREFIX    (DIR, OTHER_DIR: one directory
+                                            through two mounts)
 
 fallocate(2) in each mode s3f takes (and one it refuses), O_DIRECT
 reads and writes and their coherence with buffered I/O; each result is
@@ -88,11 +90,85 @@ def falloc_odirect(d, prefix):
     check("S3 has the file after close", s3.get(f"{prefix}/direct") == b"D" * 4096 + b"B" * 4096)
 
 
+def s3_xattrs(s3, key):
+    """The object's x-amz-meta-xattr decoded: {name: bytes}, or None."""
+    import base64
+    import json
+    import urllib.parse
+    st, h, _ = s3.request("HEAD", key)
+    v = h.get("x-amz-meta-xattr")
+    if st != 200 or v is None:
+        return None
+    return {k: base64.b64decode(b) for k, b in json.loads(urllib.parse.unquote(v)).items()}
+
+
+def xattr(d, other, prefix):
+    s3 = S3()
+    p, q = os.path.join(d, "xa"), os.path.join(other, "xa")
+    with open(p, "wb") as f:
+        f.write(b"has attributes\n")
+    os.setxattr(p, "user.sample", b"NA12878")
+    os.setxattr(p, "user.bin", bytes(range(256))[:200])
+    check("setxattr, getxattr", os.getxattr(p, "user.sample") == b"NA12878")
+    got = s3_xattrs(s3, f"{prefix}/xa")
+    check("in S3 when setxattr returns, as s3fs-fuse stores them (x-amz-meta-xattr)",
+          got == {"user.sample": b"NA12878", "user.bin": bytes(range(256))[:200]}, f"{got}")
+    check("the other mount reads them", os.getxattr(q, "user.bin") == bytes(range(256))[:200])
+    check("listxattr", sorted(os.listxattr(q)) == ["user.bin", "user.sample"], f"{os.listxattr(q)}")
+    try:
+        os.setxattr(p, "user.sample", b"x", os.XATTR_CREATE)
+        check("XATTR_CREATE of an existing name: EEXIST", False, "succeeded")
+    except OSError as e:
+        check("XATTR_CREATE of an existing name: EEXIST", e.errno == errno.EEXIST, e.strerror)
+    try:
+        os.setxattr(p, "security.selinux", b"x")
+        check("security.*: refused", False, "succeeded")
+    except OSError as e:
+        check("security.*: refused", e.errno in (errno.EOPNOTSUPP, errno.EPERM), e.strerror)
+    try:
+        os.setxattr(p, "user.big", b"x" * 2000)
+        check("more than S3's metadata can hold: ENOSPC, and nothing lost", False, "succeeded")
+    except OSError as e:
+        check("more than S3's metadata can hold: ENOSPC, and nothing lost",
+              e.errno == errno.ENOSPC and os.getxattr(p, "user.sample") == b"NA12878", e.strerror)
+    # a data commit keeps them
+    with open(p, "ab") as f:
+        f.write(b"more\n")
+    got = s3_xattrs(s3, f"{prefix}/xa")
+    check("a data commit keeps the attributes", got is not None and got.get("user.sample") == b"NA12878",
+          f"{got}")
+    os.removexattr(p, "user.bin")
+    check("removexattr: gone in S3 and on the other mount (after actimeo)",
+          set(s3_xattrs(s3, f"{prefix}/xa") or {}) == {"user.sample"})
+    try:
+        os.getxattr(p, "user.bin")
+        check("getxattr of a removed name: ENODATA", False, "found")
+    except OSError as e:
+        check("getxattr of a removed name: ENODATA", e.errno == errno.ENODATA, e.strerror)
+    # a directory's go to its marker
+    dd = os.path.join(d, "xdir")
+    os.mkdir(dd)
+    os.setxattr(dd, "user.project", b"cohort1")
+    got = s3_xattrs(s3, f"{prefix}/xdir/")
+    check("a directory's attributes are on its marker", got == {"user.project": b"cohort1"}, f"{got}")
+    # an attribute set by another S3 client (s3fs-fuse's format) shows
+    s3.request("PUT", f"{prefix}/ext", body=b"e", headers={
+        "x-amz-meta-xattr": "%7B%22user.from%22%3A%22czNmcw%3D%3D%22%7D",
+        "x-amz-meta-mode": "33188", "x-amz-meta-uid": "0", "x-amz-meta-gid": "0"})
+    try:
+        v = os.getxattr(os.path.join(other, "ext"), "user.from")
+    except OSError as e:
+        v = e.strerror
+    check("an object s3fs-fuse gave an attribute shows it", v == b"s3fs", f"{v}")
+
+
 def main():
     if len(sys.argv) < 2:
         raise SystemExit(__doc__)
     if sys.argv[1] == "falloc-odirect":
         falloc_odirect(*sys.argv[2:])
+    elif sys.argv[1] == "xattr":
+        xattr(*sys.argv[2:])
     else:
         raise SystemExit(__doc__)
     sys.exit(1 if wstress.failures else 0)

@@ -3,7 +3,8 @@
 #
 # POSIX pieces S3 tools and conformance suites use, inside the test guest
 # (scripts/guest-run): FIFOs, sockets and device nodes stored the
-# s3fs-fuse way, fallocate, O_DIRECT, the mount root's attributes.  Two mounts of the bucket:
+# s3fs-fuse way, fallocate, O_DIRECT, extended attributes, the mount
+# root's attributes.  Two mounts of the bucket:
 # what one makes, the other must read back from S3 alone.
 set -u
 top=$(cd "$(dirname "$0")/../.." && pwd)
@@ -78,6 +79,9 @@ check_eq "chmod of a FIFO is in S3 when it returns" \
 
 # ---- fallocate and O_DIRECT (tests/guest/posix.py) ----
 python3 "$top/tests/guest/posix.py" falloc-odirect "$A/$P" "$P" || _failures=$((_failures + 1))
+
+# ---- extended attributes (user.*), s3fs-fuse's x-amz-meta-xattr ----
+python3 "$top/tests/guest/posix.py" xattr "$A/$P" "$B/$P" "$P" || _failures=$((_failures + 1))
 
 # ---- the mount's root: touch and chmod work, for the mount's life ----
 chmod 0750 "$A" && touch -d @1600000000 "$A"; rc=$?
