@@ -205,8 +205,17 @@ static void s3f_set_attrs(struct inode *inode, const struct s3f_attrs *a)
 		si->meta_checked = false;
 	/* a listing (no metadata) never overrides what a LOOKUP found */
 	if (a->meta_known || !si->meta_checked) {
-		inode->i_mtime = ts;
-		inode->i_ctime = ts;
+		/*
+		 * A directory's times change here with its entries (create,
+		 * unlink, rename), which S3 does not record: the later of
+		 * S3's and this mount's hold.
+		 */
+		if (!S_ISDIR(inode->i_mode) ||
+		    timespec64_compare(&ts, &inode->i_mtime) > 0)
+			inode->i_mtime = ts;
+		if (!S_ISDIR(inode->i_mode) ||
+		    timespec64_compare(&ts, &inode->i_ctime) > 0)
+			inode->i_ctime = ts;
 		inode->i_atime = ts;
 		inode->i_mode = (inode->i_mode & S_IFMT) |
 				(s3f_mode(inode->i_sb, a) & 07777);

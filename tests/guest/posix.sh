@@ -83,6 +83,21 @@ python3 "$top/tests/guest/posix.py" falloc-odirect "$A/$P" "$P" || _failures=$((
 # ---- extended attributes (user.*), s3fs-fuse's x-amz-meta-xattr ----
 python3 "$top/tests/guest/posix.py" xattr "$A/$P" "$B/$P" "$P" || _failures=$((_failures + 1))
 
+# ---- a directory's mtime and ctime follow its entries, past actimeo ----
+mkdir "$A/$P/times"
+t0=$(stat -c %Y "$A/$P/times")
+sleep 1.1
+: >"$A/$P/times/new"
+t1=$(stat -c '%Y %Z' "$A/$P/times")
+sleep 1.5	# past actimeo: the next stat asks S3, which has the marker's time
+t2=$(stat -c '%Y %Z' "$A/$P/times")
+check_eq "creating an entry moves its directory's mtime and ctime, and a revalidation keeps them" \
+	"$([ "${t1% *}" -gt "$t0" ] && [ "${t1#* }" -gt "$t0" ] && echo later) $t2" "later $t1"
+sleep 1.1
+rm "$A/$P/times/new"
+t3=$(stat -c %Y "$A/$P/times")
+check_eq "removing one moves it again" "$([ "$t3" -gt "${t1% *}" ] && echo later)" later
+
 # ---- the mount's root: touch and chmod work, for the mount's life ----
 chmod 0750 "$A" && touch -d @1600000000 "$A"; rc=$?
 check_eq "chmod and touch of the mount point succeed, and stat shows them" \
