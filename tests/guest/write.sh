@@ -39,8 +39,16 @@ check_match "rw in /proc/mounts, commit options shown" "$(grep " $M " /proc/moun
 cd "$work"
 
 # ---- create, write, close: in S3 after commit_delay, not before ----
+t0=$(date +%s%N)
 printf 'hello, s3f\n' >"$M/new1"
-check_eq "a new file is not in S3 at close" "$(obj_exists new1)" absent
+seen=$(obj_exists new1)
+ms=$((($(date +%s%N) - t0) / 1000000))
+# a loaded machine (the debug kernel) may take commit_delay to ask
+if [ "$ms" -lt $((DELAY * 1000 - 300)) ]; then
+	check_eq "a new file is not in S3 at close (commit_delay=$DELAY)" "$seen" absent
+else
+	echo "# the HEAD came ${ms} ms after close, past commit_delay: not asserted"
+fi
 check_eq "it is listed on the mount meanwhile" "$(ls "$M")" "new1"
 check_eq "and readable" "$(cat "$M/new1")" "hello, s3f"
 sleep $((DELAY + 2))
