@@ -185,18 +185,25 @@ static struct s3f_xattrs *s3f_xattrs_edit(const struct s3f_xattrs *old,
 	return x;
 }
 
-/* An inode known only from a listing learns its metadata (and set) first. */
-static int s3f_xattr_load(struct inode *inode)
+/*
+ * Before reading the set: ask S3 when stat would (getattr's rule: after
+ * actimeo, or an inode known only from a listing under meta=stat), so
+ * that `ls -l`, which lists every file's attributes, costs what its
+ * stat does.  Before changing it (@for_set): the set must be known.
+ */
+static int s3f_xattr_load(struct inode *inode, bool for_set)
 {
+	bool known = READ_ONCE(S3F_I(inode)->meta_checked);
 	int err;
 
-	if (READ_ONCE(S3F_I(inode)->meta_checked) && s3f_inode_fresh(inode))
+	if (s3f_inode_fresh(inode) && !s3f_stat_needs_meta(inode) &&
+	    (known || !for_set))
 		return 0;
 	err = s3f_inode_revalidate(inode);
 	if (err == -ESTALE)
 		return -ENOENT;
-	/* unreachable: what we know, unless we know nothing of the metadata */
-	return READ_ONCE(S3F_I(inode)->meta_checked) ? 0 : err;
+	/* unreachable: what we know, unless a change needs what we do not */
+	return READ_ONCE(S3F_I(inode)->meta_checked) || !for_set ? 0 : err;
 }
 
 static int s3f_xattr_get(const struct xattr_handler *handler,
@@ -209,7 +216,7 @@ static int s3f_xattr_get(const struct xattr_handler *handler,
 	struct s3f_xattrs *x;
 	int err;
 
-	err = s3f_xattr_load(inode);
+	err = s3f_xattr_load(inode, false);
 	if (err)
 		return err;
 	x = s3f_inode_xattrs(inode);
@@ -241,7 +248,7 @@ static int s3f_xattr_set(const struct xattr_handler *handler,
 
 	if (inode == d_inode(inode->i_sb->s_root))
 		return -EPERM;	/* the mount's root is no object */
-	err = s3f_xattr_load(inode);
+	err = s3f_xattr_load(inode, true);
 	if (err)
 		return err;
 	old = s3f_inode_xattrs(inode);
@@ -277,7 +284,7 @@ ssize_t s3f_listxattr(struct dentry *dentry, char *buf, size_t size)
 	size_t pos = 0;
 	ssize_t n;
 
-	n = s3f_xattr_load(inode);
+	n = s3f_xattr_load(inode, false);
 	if (n)
 		return n;
 	x = s3f_inode_xattrs(inode);
