@@ -244,7 +244,7 @@ why_of() {
 	fi
 	if [[ $name == test_pjdfstest_* ]]; then
 		awk '/\.t \.\./ { f = $1; sub(/.*tests\//, "", f) }
-		     /^not ok/ && !/# TODO/ { n++; if (n <= 3) { sub(/^not ok /, ""); s = s (s ? "; " : "") f " #" $0 } }
+		     /^not ok/ && !/# TODO/ { n++; if (n <= 3) { sub(/^not ok /, ""); gsub(/[0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f]+/, "<hex>"); s = s (s ? "; " : "") f " #" $0 } }
 		     END { printf "%d subtests failed: %s", n, substr(s, 1, 400) }' "$log"
 		return
 	fi
@@ -301,7 +301,7 @@ for t in "${WANT[@]}"; do
 		kill -KILL -- "-$pid"
 	) >/dev/null 2>&1 &
 	wd=$!
-	wait "$pid"
+	wait "$pid" 2>/dev/null # (no "Terminated" job notice after a timeout)
 	rc=$?
 	kill -- "-$wd" 2>/dev/null
 	wait "$wd" 2>/dev/null
