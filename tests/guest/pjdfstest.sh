@@ -39,9 +39,9 @@
 # Environment:
 #   S3F_PJD_DIRS     test directories ("all": every one in tests/, every
 #                    file); default: the quick subset below (QUICK_DIRS)
-#   S3F_PJD_SKIP     test files left out ("DIR/NN.t ..."); default: the
-#                    quick subset's (QUICK_SKIP), unless S3F_PJD_DIRS=all;
-#                    "none" runs every file
+#   S3F_PJD_SKIP     test files left out ("DIR/NN.t ...") besides GUEST_SKIP
+#                    below; default: the quick subset's (QUICK_SKIP), unless
+#                    S3F_PJD_DIRS=all; "none" runs every file, GUEST_SKIP too
 #   S3F_PJD_JOBS     test files run side by side (prove -j; 2: the guest's CPUs)
 #   S3F_PJD_TIMEOUT  seconds per test file before it counts as hung (1800;
 #                    with S3F_PJD_DIRS=all 10800)
@@ -84,6 +84,11 @@ declare -A KNOWN=(
 	['mkdir/03.t']=$KEYLEN ['mkfifo/03.t']=$KEYLEN ['mknod/03.t']=$KEYLEN
 	['open/03.t']=$KEYLEN ['rename/02.t']=$KEYLEN ['rmdir/03.t']=$KEYLEN
 	['symlink/03.t']=$KEYLEN ['truncate/03.t']=$KEYLEN ['unlink/03.t']=$KEYLEN
+)
+
+# Test files never run in the guest (unless S3F_PJD_SKIP=none), and why.
+declare -A GUEST_SKIP=(
+	['open/25.t']="writes a byte at 2 GiB: the commit uploads 2 GiB of zeros (an object has no holes) into the guest's tmpfs S3 server, which runs out of room (ENOSPC) and keeps the parts (s3rver answers AbortMultipartUpload with 405), so every later test gets EIO"
 )
 
 # The quick subset (make check), sized for ~15 minutes in the guest, where
@@ -137,6 +142,10 @@ all) dirs=$(cd "$pjd/tests" && for d in */; do printf '%s ' "${d%/}"; done) ;;
 *) dirs=$S3F_PJD_DIRS ;;
 esac
 declare -A SKIP=()
+case "${S3F_PJD_SKIP-}" in
+none) ;;
+*) for f in "${!GUEST_SKIP[@]}"; do SKIP[$f]=${GUEST_SKIP[$f]}; done ;;
+esac
 case "${S3F_PJD_SKIP-}" in
 none) ;;
 '') [ "${S3F_PJD_DIRS:-}" = all ] || for f in "${!QUICK_SKIP[@]}"; do
@@ -287,11 +296,12 @@ for d in "${rundirs[@]}"; do
 		ufail=0
 		for rel in "${unexpected[@]}"; do ufail=$((ufail + bad[$rel])); done
 		fail "pjdfstest $d" "$ufail assertions failed (files: ${unexpected[*]##*/})"
-		# the failed assertions of the unexpected files (long paths cut)
+		# the first failed assertions of the unexpected files (long paths
+		# cut; all of them are in $OUT)
 		for rel in "${unexpected[@]}"; do
-			grep -E '^not ok [0-9]+' "$PJD_TAPDIR/$rel" 2>/dev/null | grep -Ev '# *TODO' | head -n 12 |
+			grep -E '^not ok [0-9]+' "$PJD_TAPDIR/$rel" 2>/dev/null | grep -Ev '# *TODO' | head -n 6 |
 				cut -c 1-240 | sed "s|^|  $rel: |"
-		done
+		done | head -n 40
 		for note in "${notes[@]}"; do echo "  $note"; done
 	fi
 	unset bad
