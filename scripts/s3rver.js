@@ -35,6 +35,18 @@ for (const name of ['createCipheriv', 'createDecipheriv']) {
   }
 }
 
+// SigV4 canonicalises query parameters with RFC 3986 encoding: '*', '!',
+// "'", '(' and ')' become %2A... as AWS S3 and RGW do.  s3rver's signature
+// check uses JavaScript's encodeURIComponent, which leaves them as they
+// are, so a listing of a prefix with '*' in it (a lookup of "a*") failed
+// with 403.  Its only other use of encodeURIComponent is its own RFC 3986
+// helper, which this leaves unchanged.
+{
+  const plain = globalThis.encodeURIComponent
+  globalThis.encodeURIComponent = (s) =>
+    plain(s).replace(/[!'()*]/g, (ch) => `%${ch.charCodeAt(0).toString(16).toUpperCase()}`)
+}
+
 function usage(msg) {
   if (msg) process.stderr.write(`s3rver.js: ${msg}\n`)
   process.stderr.write(
