@@ -10,7 +10,8 @@
  * wins and the object is hidden (logged).
  *
  * Attributes follow s3fs-fuse: x-amz-meta-mode (decimal st_mode),
- * -uid, -gid (decimal), -mtime (epoch seconds, a fraction allowed).
+ * -uid, -gid (decimal), -mtime, -atime, -ctime (epoch seconds, a fraction
+ * allowed).
  * Malformed values are ignored with a log line, never turned into 0.
  */
 #include <errno.h>
@@ -28,6 +29,7 @@
 #include "staging.h"
 #include "testhooks.h"
 #include "wjobs.h"
+#include "wops.h"
 
 #define READDIR_PAGE	1000
 
@@ -128,7 +130,7 @@ static bool parse_u64(const char *s, uint64_t *out)
 	return true;
 }
 
-/* "1700000000" or "1700000000.25" -> ns */
+/* "1700000000" or "1700000000.25" -> ns (x-amz-meta-mtime, -atime, -ctime) */
 static bool parse_mtime(const char *s, int64_t *ns)
 {
 	char *end;
@@ -157,6 +159,7 @@ struct attrs {
 	int type;
 	uint64_t size;
 	int64_t mtime_ns;
+	int64_t atime_ns, ctime_ns;	/* x-amz-meta-atime/-ctime, or 0 */
 	const char *etag;
 	bool has_meta;
 	uint32_t mode, uid, gid;
@@ -173,6 +176,8 @@ static void attrs_from_object(const char *key, const struct s3_object *obj,
 	const char *uid = s3_object_meta(obj, "uid");
 	const char *gid = s3_object_meta(obj, "gid");
 	const char *mtime = s3_object_meta(obj, "mtime");
+	const char *atime = s3_object_meta(obj, "atime");
+	const char *ctime = s3_object_meta(obj, "ctime");
 	const char *rdev = s3_object_meta(obj, "rdev");
 	const char *xattr = s3_object_meta(obj, "xattr");
 	int err;
@@ -183,6 +188,10 @@ static void attrs_from_object(const char *key, const struct s3_object *obj,
 		      obj->last_modified.tv_nsec;
 	if (mtime && !parse_mtime(mtime, &a->mtime_ns))
 		log_warn("%s: ignoring malformed x-amz-meta-mtime \"%s\"", key, mtime);
+	if (atime && !parse_mtime(atime, &a->atime_ns))
+		log_warn("%s: ignoring malformed x-amz-meta-atime \"%s\"", key, atime);
+	if (ctime && !parse_mtime(ctime, &a->ctime_ns))
+		log_warn("%s: ignoring malformed x-amz-meta-ctime \"%s\"", key, ctime);
 	if (xattr) {
 		err = xattrs_decode(xattr, a->xattrs, &a->xattrs_len);
 		if (!err)
@@ -191,6 +200,11 @@ static void attrs_from_object(const char *key, const struct s3_object *obj,
 			log_warn("%s: ignoring %s x-amz-meta-xattr (%zu bytes)", key,
 				 err == -E2BIG ? "too large an" : "a malformed",
 				 strlen(xattr));
+	}
+	/* "dir" without the '/': an old-style directory object */
+	if (key[0] && key[strlen(key) - 1] != '/' && wops_is_old_dir_object(obj)) {
+		a->type = S3F_TYPE_DIR;
+		a->size = 0;
 	}
 	if (!mode && !uid && !gid)
 		return;
@@ -212,7 +226,9 @@ static int put_attrs(struct nl_msg *msg, const struct attrs *a)
 	if (nla_put_u8(msg, S3F_ATTR_TYPE, a->type) ||
 	    nla_put_u64(msg, S3F_ATTR_SIZE, a->size) ||
 	    nla_put_s64(msg, S3F_ATTR_MTIME_NS, a->mtime_ns) ||
-	    (a->etag && a->etag[0] && nla_put_string(msg, S3F_ATTR_ETAG, a->etag)))
+	    (a->etag && a->etag[0] && nla_put_string(msg, S3F_ATTR_ETAG, a->etag)) ||
+	    (a->atime_ns && nla_put_s64(msg, S3F_ATTR_ATIME_NS, a->atime_ns)) ||
+	    (a->ctime_ns && nla_put_s64(msg, S3F_ATTR_CTIME_NS, a->ctime_ns)))
 		return -EMSGSIZE;
 	if (a->has_meta &&
 	    (nla_put_u32(msg, S3F_ATTR_MODE, a->mode) ||

@@ -358,7 +358,7 @@ int s3_copy(struct s3_client *c, const char *src_key, const char *dst_key,
 	if (!src)
 		return -ENOMEM;
 	extra[nextra++] = (struct sigv4_kv){ "x-amz-copy-source", src };
-	if (opts && opts->nmeta)
+	if (opts && (opts->nmeta || opts->replace_meta))
 		extra[nextra++] = (struct sigv4_kv){ "x-amz-metadata-directive",
 						     "REPLACE" };
 	if (opts && opts->copy_if_match) {

@@ -112,6 +112,8 @@ struct s3_put_opts {
 	const struct s3_kv *meta;	/* x-amz-meta-* to store */
 	size_t nmeta;
 	const char *content_type;
+	/* s3_copy only: replace the metadata even when meta is empty */
+	bool replace_meta;
 	/*
 	 * s3_copy only: copy only from this version of the source
 	 * (x-amz-copy-source-if-match; 412 -> -ESTALE).
@@ -151,7 +153,8 @@ int s3_delete(struct s3_client *c, const char *key, struct s3_result *res);
 
 /*
  * Server-side copy of a whole object (up to 5 GiB): metadata copied
- * (directive COPY), or replaced by opts->meta when it has any.
+ * (directive COPY), or replaced by opts->meta and opts->content_type when
+ * it has any or opts->replace_meta.
  */
 int s3_copy(struct s3_client *c, const char *src_key, const char *dst_key,
 	    const struct s3_put_opts *opts, char etag[S3_ETAG_MAX],

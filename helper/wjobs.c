@@ -421,7 +421,10 @@ static void op_mkdir(struct s3f_nl *nl, struct job *job, struct s3_client *c)
 	struct s3_result res = { 0 };
 	int err;
 
-	err = wops_mkdir(c, job->key, &job->meta, etag, &res);
+	if (job->flags & S3F_MKDIR_SETATTR)
+		err = wops_setattr_dir(c, job->key, &job->meta, job->flags, etag, &res);
+	else
+		err = wops_mkdir(c, job->key, &job->meta, etag, &res);
 	if (err)
 		log_failure(job, "mkdir", job->key, err, &res);
 	reply_etag(nl, job, err, etag);
@@ -443,6 +446,7 @@ static void op_rename(struct s3f_nl *nl, struct job *job, struct s3_client *c)
 	struct wops_rename_opts o = {
 		.flags = job->flags & S3F_RENAME_NOREPLACE ? WOPS_RENAME_NOREPLACE : 0,
 		.etag = job->etag,
+		.ctime_ns = job->meta.has_ctime ? job->meta.ctime_ns : 0,
 	};
 	char etag[S3_ETAG_MAX] = "", what[64];
 	struct s3_result res = { 0 };

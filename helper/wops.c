@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "log.h"
@@ -133,6 +134,139 @@ int wops_mkdir(struct s3_client *c, const char *key, const struct wops_meta *m,
 	return s3_put(c, key, &empty, &put, etag, res);
 }
 
+/*
+ * An old-style directory object: "dir" without the '/', as s3fs-fuse
+ * versions before 1.7x and other tools made them (Content-Type
+ * application/x-directory, or a directory's x-amz-meta-mode).
+ */
+bool wops_is_old_dir_object(const struct s3_object *obj)
+{
+	const char *mode = s3_object_meta(obj, "mode");
+	const char *type = obj->content_type;
+
+	if (obj->size)
+		return false;
+	if (type && !strncmp(type, "application/x-directory", 23) &&
+	    (!type[23] || type[23] == ';'))
+		return true;
+	return mode && S_ISDIR(strtoul(mode, NULL, 10));
+}
+
+/*
+ * dir/ (key) has a marker or is gone: an old-style "dir" object beside it
+ * would show the directory again.  Delete it; failures only logged.
+ */
+static void drop_old_dir_object(struct s3_client *c, const char *key)
+{
+	struct s3_object obj;
+	char *name;
+
+	name = strndup(key, strlen(key) - 1);
+	if (!name)
+		return;
+	if (!s3_head(c, name, &obj, NULL)) {
+		if (wops_is_old_dir_object(&obj) && wops_delete(c, name, NULL))
+			log_warn("%s: cannot delete the old-style directory object", name);
+		s3_object_free(&obj);
+	}
+	free(name);
+}
+
+/* Set name to value in kv (n entries, room for one more), or add it. */
+static void kv_set(struct s3_kv *kv, size_t *n, const char *name, const char *value)
+{
+	size_t i;
+
+	for (i = 0; i < *n; i++)
+		if (!strcmp(kv[i].name, name))
+			break;
+	kv[i].name = (char *)name;
+	kv[i].value = (char *)value;
+	if (i == *n)
+		(*n)++;
+}
+
+/* Drop name from kv (n entries). */
+static void kv_del(struct s3_kv *kv, size_t *n, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < *n; i++)
+		if (!strcmp(kv[i].name, name)) {
+			kv[i] = kv[--(*n)];
+			return;
+		}
+}
+
+/* The value wops_meta_kv gave field name, or NULL. */
+static const char *meta_value(const struct wops_meta_kv *kv, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < kv->n; i++)
+		if (!strcmp(kv->kv[i].name, name))
+			return kv->kv[i].value;
+	return NULL;
+}
+
+int wops_setattr_dir(struct s3_client *c, const char *key,
+		     const struct wops_meta *m, unsigned int fields,
+		     char etag[S3_ETAG_MAX], struct s3_result *res)
+{
+	static const struct { unsigned int flag; const char *name; } map[] = {
+		{ S3F_MKDIR_MODE, "mode" }, { S3F_MKDIR_OWNER, "uid" },
+		{ S3F_MKDIR_OWNER, "gid" }, { S3F_MKDIR_MTIME, "mtime" },
+		{ S3F_MKDIR_ATIME, "atime" }, { ~0U, "ctime" },
+		{ S3F_MKDIR_XATTRS, "xattr" },
+	};
+	struct s3_put_opts put = { .replace_meta = true };
+	struct wops_meta_kv kv;
+	struct s3_object obj;
+	struct s3_kv *meta;
+	const char *v;
+	size_t n, i;
+	int err;
+
+	if (!is_dir_key(key))
+		return -EINVAL;
+	err = s3_head(c, key, &obj, res);
+	if (err == -ENOENT) {	/* no marker: make one, with every field */
+		err = wops_mkdir(c, key, m, etag, res);
+		if (!err)
+			drop_old_dir_object(c, key);
+		return err;
+	}
+	if (err)
+		return err;
+	/* the marker's own metadata, the changed fields replaced */
+	meta = calloc(obj.nmeta + sizeof(map) / sizeof(map[0]), sizeof(*meta));
+	if (!meta) {
+		err = -ENOMEM;
+		goto out_free;
+	}
+	memcpy(meta, obj.meta, obj.nmeta * sizeof(*meta));
+	n = obj.nmeta;
+	wops_meta_kv(m, &kv);
+	for (i = 0; i < sizeof(map) / sizeof(map[0]); i++) {
+		if (!(fields & map[i].flag))
+			continue;
+		v = meta_value(&kv, map[i].name);
+		if (v)
+			kv_set(meta, &n, map[i].name, v);
+		else
+			kv_del(meta, &n, map[i].name);	/* no attributes left */
+	}
+	put.meta = meta;
+	put.nmeta = n;
+	put.content_type = obj.content_type ? obj.content_type : "application/x-directory";
+	put.copy_if_match = obj.etag;
+	err = s3_copy(c, key, key, &put, etag, res);
+	free(meta);
+out_free:
+	s3_object_free(&obj);
+	return err;
+}
+
 /* Is there any key under prefix other than except (may be NULL)? */
 static int has_keys_under(struct s3_client *c, const char *prefix,
 			  const char *except, bool *found, struct s3_result *res)
@@ -164,7 +298,10 @@ int wops_rmdir(struct s3_client *c, const char *key, struct s3_result *res)
 		return err;
 	if (found)
 		return refuse(-ENOTEMPTY, res);
-	return wops_delete(c, key, res);
+	err = wops_delete(c, key, res);
+	if (!err)
+		drop_old_dir_object(c, key);
+	return err;
 }
 
 int wops_symlink(struct s3_client *c, const char *key, const char *target,
@@ -218,25 +355,69 @@ static uint64_t copy_threshold(const struct wops_rename_opts *o)
 }
 
 /*
- * Copy src (its HEAD: obj) to dst: CopyObject, or a multipart copy with
- * src's metadata above the threshold.  if_match: only from that version.
+ * The Content-Type of src's copy at dst: the one dst's name gives (as
+ * s3fs-fuse does on rename) when src's was its own name's or a default
+ * (ours, or binary/octet-stream, what S3 stores when a PUT names none);
+ * a type someone chose on purpose stays.
+ */
+static const char *copy_content_type(const char *src, const char *dst,
+				     const struct s3_object *obj)
+{
+	const char *had = obj->content_type;
+
+	if (!had || !had[0] || !strcmp(had, MIME_DEFAULT) ||
+	    !strcmp(had, "binary/octet-stream") || !strcmp(had, mime_type_for(src)))
+		return mime_type_for(dst);
+	return had;
+}
+
+/*
+ * Copy src (its HEAD: obj; only its size when not HEADed, a directory's
+ * move) to dst: CopyObject, or a multipart copy with src's metadata above
+ * the threshold.  if_match: only from that version.  A HEADed src's
+ * metadata is written anew when the Content-Type changes with the name
+ * or o->ctime_ns gives the rename's ctime (s3fs-fuse's x-amz-meta-ctime).
  */
 static int copy_object(struct s3_client *c, const char *src, const char *dst,
 		       const struct s3_object *obj, const char *if_match,
 		       const struct wops_rename_opts *o, char etag[S3_ETAG_MAX],
 		       struct s3_result *res)
 {
+	const char *type = copy_content_type(src, dst, obj);
 	struct s3_put_opts put = { .copy_if_match = if_match };
+	bool headed = obj->etag[0];	/* a HEAD always brings the ETag */
+	char ctime[WOPS_META_LEN];
+	struct s3_kv *meta = NULL;
+	size_t n = obj->nmeta;
+	int err;
 
-	if (obj->size <= copy_threshold(o))
-		return s3_copy(c, src, dst, &put, etag, res);
-	put = (struct s3_put_opts){
-		.meta = obj->meta, .nmeta = obj->nmeta,
-		.content_type = obj->content_type,
-	};
-	return s3_copy_multipart(c, src, dst, obj,
-				 o->part_size ? o->part_size : WOPS_COPY_PART_SIZE,
-				 o->jobs ? o->jobs : WOPS_JOBS, &put, etag, res);
+	if (headed && o->ctime_ns) {
+		meta = calloc(n + 1, sizeof(*meta));
+		if (!meta)
+			return -ENOMEM;
+		memcpy(meta, obj->meta, n * sizeof(*meta));
+		wops_format_time(o->ctime_ns, ctime, sizeof(ctime));
+		kv_set(meta, &n, "ctime", ctime);
+	}
+	if (obj->size <= copy_threshold(o)) {
+		if (meta || (obj->content_type && strcmp(type, obj->content_type))) {
+			put.meta = meta ? meta : obj->meta;
+			put.nmeta = n;
+			put.content_type = type;
+			put.replace_meta = true;
+		}
+		err = s3_copy(c, src, dst, &put, etag, res);
+	} else {
+		put = (struct s3_put_opts){
+			.meta = meta ? meta : obj->meta, .nmeta = n,
+			.content_type = type,
+		};
+		err = s3_copy_multipart(c, src, dst, obj,
+					o->part_size ? o->part_size : WOPS_COPY_PART_SIZE,
+					o->jobs ? o->jobs : WOPS_JOBS, &put, etag, res);
+	}
+	free(meta);
+	return err;
 }
 
 int wops_rename_file(struct s3_client *c, const char *key, const char *new_key,

@@ -61,8 +61,24 @@ int wops_mkdir(struct s3_client *c, const char *key, const struct wops_meta *m,
 	       char etag[S3_ETAG_MAX], struct s3_result *res);
 
 /*
+ * Change directory key's (ending in '/') metadata, @fields (S3F_MKDIR_*
+ * but SETATTR) and ctime taken from m: an existing marker is copied onto
+ * itself (If-Match its version) with its own metadata but those fields,
+ * so what other clients stored stays; without a marker, one is PUT with
+ * all of m, and an old-style "dir" object (wops_is_old_dir_object) is
+ * deleted.
+ */
+int wops_setattr_dir(struct s3_client *c, const char *key,
+		     const struct wops_meta *m, unsigned int fields,
+		     char etag[S3_ETAG_MAX], struct s3_result *res);
+
+/* An empty "dir" object (no '/') that stands for a directory? */
+bool wops_is_old_dir_object(const struct s3_object *obj);
+
+/*
  * Remove directory key (ending in '/'): -ENOTEMPTY when any key other
- * than the marker lies under it, else delete the marker (none: success).
+ * than the marker lies under it, else delete the marker (none: success)
+ * and an old-style "dir" object beside it.
  */
 int wops_rmdir(struct s3_client *c, const char *key, struct s3_result *res);
 
@@ -78,6 +94,7 @@ struct wops_rename_opts {
 	uint64_t multipart_threshold;
 	uint64_t part_size;
 	int jobs;			/* parts copied at once; 0: 4 */
+	int64_t ctime_ns;		/* file: the copy's x-amz-meta-ctime; 0: kept */
 };
 
 /*

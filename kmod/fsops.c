@@ -131,6 +131,10 @@ static int s3f_parse_attrs(struct nlattr **tb, struct s3f_attrs *a)
 		return -EBADMSG;	/* S3 objects end at 5 TiB */
 	if (tb[S3F_ATTR_MTIME_NS])
 		a->mtime_ns = nla_get_s64(tb[S3F_ATTR_MTIME_NS]);
+	if (tb[S3F_ATTR_ATIME_NS])
+		a->atime_ns = nla_get_s64(tb[S3F_ATTR_ATIME_NS]);
+	if (tb[S3F_ATTR_CTIME_NS])
+		a->ctime_ns = nla_get_s64(tb[S3F_ATTR_CTIME_NS]);
 	if (tb[S3F_ATTR_ETAG]) {
 		nla_strscpy(a->etag, tb[S3F_ATTR_ETAG], sizeof(a->etag));
 		if (!s3f_etag_valid(a->etag))
@@ -493,7 +497,7 @@ static int s3f_put_xattrs(struct sk_buff *msg, const struct s3f_xattrs *x)
 	return nla_put(msg, S3F_ATTR_XATTRS, x ? x->len : 0, x ? x->data : NULL);
 }
 
-/* s3fs-fuse metadata of @inode: MODE, UID, GID, MTIME_NS, XATTRS. */
+/* s3fs-fuse metadata of @inode: MODE, UID, GID, M/A/CTIME_NS, XATTRS. */
 static int s3f_put_meta(struct sk_buff *msg, struct inode *inode)
 {
 	struct s3f_xattrs *x = s3f_inode_xattrs(inode);
@@ -507,7 +511,11 @@ static int s3f_put_meta(struct sk_buff *msg, struct inode *inode)
 	    nla_put_u32(msg, S3F_ATTR_GID,
 			from_kgid_munged(&init_user_ns, inode->i_gid)) ||
 	    nla_put_s64(msg, S3F_ATTR_MTIME_NS,
-			timespec64_to_ns(&inode->i_mtime), S3F_ATTR_PAD))
+			timespec64_to_ns(&inode->i_mtime), S3F_ATTR_PAD) ||
+	    nla_put_s64(msg, S3F_ATTR_ATIME_NS,
+			timespec64_to_ns(&inode->i_atime), S3F_ATTR_PAD) ||
+	    nla_put_s64(msg, S3F_ATTR_CTIME_NS,
+			timespec64_to_ns(&inode->i_ctime), S3F_ATTR_PAD))
 		return -EMSGSIZE;
 	return 0;
 }
@@ -734,8 +742,9 @@ int s3f_op_rmdir(struct super_block *sb, const char *key)
 	return s3f_fs_simple(sb, S3F_CMD_RMDIR, key);
 }
 
+/* @flags: S3F_MKDIR_* (0: a new directory). */
 int s3f_op_mkdir(struct super_block *sb, const char *key, struct inode *inode,
-		 char *etag)
+		 unsigned int flags, char *etag)
 {
 	struct s3f_req *req;
 	struct sk_buff *msg;
@@ -745,7 +754,8 @@ int s3f_op_mkdir(struct super_block *sb, const char *key, struct inode *inode,
 	if (!req)
 		return -ENOMEM;
 	msg = s3f_fs_request_size(sb, req, key, S3F_WRITE_MSG_SIZE, &hdr);
-	if (!msg || s3f_put_meta(msg, inode)) {
+	if (!msg || s3f_put_meta(msg, inode) ||
+	    (flags && nla_put_u32(msg, S3F_ATTR_FLAGS, flags))) {
 		nlmsg_free(msg);
 		s3f_req_put(req);
 		return -ENOMEM;
@@ -778,7 +788,8 @@ int s3f_op_symlink(struct super_block *sb, const char *key, const char *target,
  * long as a big commit.
  */
 int s3f_op_rename(struct super_block *sb, const char *key, const char *new_key,
-		  bool is_dir, bool noreplace, const char *etag, char *new_etag)
+		  bool is_dir, bool noreplace, const char *etag, s64 ctime_ns,
+		  char *new_etag)
 {
 	struct s3f_req *req;
 	struct sk_buff *msg;
@@ -791,7 +802,8 @@ int s3f_op_rename(struct super_block *sb, const char *key, const char *new_key,
 	if (!msg || nla_put_string(msg, S3F_ATTR_NEW_KEY, new_key) ||
 	    nla_put_u8(msg, S3F_ATTR_TYPE, is_dir ? S3F_TYPE_DIR : S3F_TYPE_FILE) ||
 	    nla_put_u32(msg, S3F_ATTR_FLAGS, noreplace ? S3F_RENAME_NOREPLACE : 0) ||
-	    (etag && etag[0] && nla_put_string(msg, S3F_ATTR_ETAG, etag))) {
+	    (etag && etag[0] && nla_put_string(msg, S3F_ATTR_ETAG, etag)) ||
+	    (ctime_ns && nla_put_s64(msg, S3F_ATTR_CTIME_NS, ctime_ns, S3F_ATTR_PAD))) {
 		nlmsg_free(msg);
 		s3f_req_put(req);
 		return -ENOMEM;

@@ -23,6 +23,8 @@ const struct nla_policy s3f_entry_policy[S3F_ATTR_MAX + 1] = {
 	[S3F_ATTR_TYPE]		= NLA_POLICY_RANGE(NLA_U8, S3F_TYPE_FILE, S3F_TYPE_DIR),
 	[S3F_ATTR_SIZE]		= { .type = NLA_U64 },
 	[S3F_ATTR_MTIME_NS]	= { .type = NLA_S64 },
+	[S3F_ATTR_ATIME_NS]	= { .type = NLA_S64 },
+	[S3F_ATTR_CTIME_NS]	= { .type = NLA_S64 },
 	[S3F_ATTR_ETAG]		= { .type = NLA_NUL_STRING, .len = S3F_ETAG_MAX - 1 },
 	[S3F_ATTR_MODE]		= { .type = NLA_U32 },
 	[S3F_ATTR_RDEV]		= { .type = NLA_U64 },

@@ -189,7 +189,7 @@ static void s3f_set_attrs(struct inode *inode, const struct s3f_attrs *a)
 {
 	struct s3f_inode *si = S3F_I(inode);
 	struct s3f_mount_opts *o = &S3F_SB(inode->i_sb)->opts;
-	struct timespec64 ts;
+	struct timespec64 ts, cts;
 
 	/* implicit directories have no date in S3: show the mount's */
 	ts = ns_to_timespec64(a->mtime_ns ? a->mtime_ns :
@@ -213,10 +213,12 @@ static void s3f_set_attrs(struct inode *inode, const struct s3f_attrs *a)
 		if (!S_ISDIR(inode->i_mode) ||
 		    timespec64_compare(&ts, &inode->i_mtime) > 0)
 			inode->i_mtime = ts;
+		/* x-amz-meta-atime/-ctime (s3fs-fuse writes them), else mtime */
+		cts = a->ctime_ns ? ns_to_timespec64(a->ctime_ns) : ts;
 		if (!S_ISDIR(inode->i_mode) ||
-		    timespec64_compare(&ts, &inode->i_ctime) > 0)
-			inode->i_ctime = ts;
-		inode->i_atime = ts;
+		    timespec64_compare(&cts, &inode->i_ctime) > 0)
+			inode->i_ctime = cts;
+		inode->i_atime = a->atime_ns ? ns_to_timespec64(a->atime_ns) : ts;
 		inode->i_mode = (inode->i_mode & S_IFMT) |
 				(s3f_mode(inode->i_sb, a) & 07777);
 		inode->i_uid = a->has_meta ? make_kuid(&init_user_ns, a->uid) : o->uid;
@@ -544,12 +546,13 @@ int s3f_setattr_size(struct inode *inode, loff_t size)
 
 /*
  * Metadata of @inode changed here (setattr, setxattr; under the inode
- * lock): a directory's marker is written now; a file's change is
- * counted and committed before the caller returns when no writer has
- * the file open (but @own_writers, those the caller stands for itself),
- * as NFS's SETATTR, else with its data (or commit_delay from now).
+ * lock): a directory's marker is updated now, @what (S3F_MKDIR_*) naming
+ * the fields that changed; a file's change is counted and committed
+ * before the caller returns when no writer has the file open (but
+ * @own_writers, those the caller stands for itself), as NFS's SETATTR,
+ * else with its data (or commit_delay from now).
  */
-int s3f_meta_changed(struct inode *inode, int own_writers)
+int s3f_meta_changed(struct inode *inode, int own_writers, unsigned int what)
 {
 	unsigned int delay = S3F_SB(inode->i_sb)->opts.commit_delay;
 	struct s3f_inode *si = S3F_I(inode);
@@ -561,7 +564,8 @@ int s3f_meta_changed(struct inode *inode, int own_writers)
 
 		if (down_read_killable(rename_sem))
 			return -EINTR;
-		err = s3f_op_mkdir(inode->i_sb, si->key, inode, etag);
+		err = s3f_op_mkdir(inode->i_sb, si->key, inode,
+				   S3F_MKDIR_SETATTR | what, etag);
 		up_read(rename_sem);
 		return err;
 	}
@@ -575,6 +579,15 @@ int s3f_meta_changed(struct inode *inode, int own_writers)
 		return s3f_commit(inode);
 	s3f_schedule_commit(inode, delay);
 	return 0;
+}
+
+/* The S3F_MKDIR_* fields a setattr of @ia_valid changes. */
+static unsigned int s3f_setattr_fields(unsigned int ia_valid)
+{
+	return (ia_valid & ATTR_MODE ? S3F_MKDIR_MODE : 0) |
+	       (ia_valid & (ATTR_UID | ATTR_GID) ? S3F_MKDIR_OWNER : 0) |
+	       (ia_valid & ATTR_MTIME ? S3F_MKDIR_MTIME : 0) |
+	       (ia_valid & ATTR_ATIME ? S3F_MKDIR_ATIME : 0);
 }
 
 /*
@@ -609,7 +622,8 @@ static int s3f_setattr(struct user_namespace *mnt_userns, struct dentry *dentry,
 	setattr_copy(mnt_userns, inode, attr);
 	/* truncate(2) holds write access itself (vfs_truncate) */
 	return s3f_meta_changed(inode,
-		(attr->ia_valid & (ATTR_SIZE | ATTR_FILE)) == ATTR_SIZE ? 1 : 0);
+		(attr->ia_valid & (ATTR_SIZE | ATTR_FILE)) == ATTR_SIZE ? 1 : 0,
+		s3f_setattr_fields(attr->ia_valid));
 }
 
 const struct inode_operations s3f_file_iops = {

@@ -327,7 +327,7 @@ int s3f_mkdir(struct user_namespace *mnt_userns, struct inode *dir,
 		err = PTR_ERR(inode);
 		goto out_free;
 	}
-	err = s3f_op_mkdir(dir->i_sb, key, inode, etag);
+	err = s3f_op_mkdir(dir->i_sb, key, inode, 0, etag);
 	if (err) {
 		set_bit(S3F_STALE, &S3F_I(inode)->flags);
 		iput(inode);
@@ -579,7 +579,7 @@ static int s3f_rename_dir(struct inode *old_dir, struct dentry *old_dentry,
 		err = PTR_ERR(new_key);
 		goto out_unlock;
 	}
-	err = s3f_op_rename(sb, old_key, new_key, true, noreplace, NULL, NULL);
+	err = s3f_op_rename(sb, old_key, new_key, true, noreplace, NULL, 0, NULL);
 	if (!err)
 		err = s3f_rekey_prefix(sb, old_key, new_key);
 	kfree(new_key);
@@ -602,6 +602,7 @@ static int s3f_rename_file(struct inode *old_dir, struct dentry *old_dentry,
 	struct inode *inode = d_inode(old_dentry);
 	struct inode *target = d_inode(new_dentry);
 	struct s3f_inode *si = S3F_I(inode);
+	struct timespec64 now = current_time(inode);
 	struct s3f_attrs attrs;
 	char etag[S3F_ETAG_MAX] = "";
 	struct s3f_key *k = NULL;
@@ -637,8 +638,9 @@ static int s3f_rename_file(struct inode *old_dir, struct dentry *old_dentry,
 		goto out_free;
 	}
 	if (s3f_in_s3(inode)) {
+		/* the copy stores the rename's ctime (x-amz-meta-ctime) */
 		err = s3f_op_rename(sb, si->key, new_key, false, noreplace,
-				    si->etag, etag);
+				    si->etag, timespec64_to_ns(&now), etag);
 		if (!err && !etag[0])
 			err = -EIO;	/* the helper owes us the copy's ETag */
 		if (!err) {
@@ -672,6 +674,7 @@ static int s3f_rename_file(struct inode *old_dir, struct dentry *old_dentry,
 	}
 	s3f_install_key(inode, k);
 	k = NULL;
+	inode->i_ctime = now;
 out_free:
 	kfree(k);
 	kfree(new_key);
@@ -694,17 +697,20 @@ int s3f_rename(struct user_namespace *mnt_userns, struct inode *old_dir,
 
 	if (flags & ~RENAME_NOREPLACE)
 		return -EINVAL;	/* RENAME_EXCHANGE, WHITEOUT: not in S3 */
-	if (S_ISDIR(d_inode(old_dentry)->i_mode))
+	if (S_ISDIR(d_inode(old_dentry)->i_mode)) {
 		err = s3f_rename_dir(old_dir, old_dentry, new_dir, new_dentry,
 				     noreplace);
-	else
+		if (!err)
+			d_inode(old_dentry)->i_ctime = current_time(old_dir);
+	} else {
+		/* sets the file's ctime: the one its copy in S3 stores */
 		err = s3f_rename_file(old_dir, old_dentry, new_dir, new_dentry,
 				      noreplace);
+	}
 	if (err)
 		return err;
 	s3f_dir_changed(old_dir);
 	if (new_dir != old_dir)
 		s3f_dir_changed(new_dir);
-	d_inode(old_dentry)->i_ctime = current_time(old_dir);
 	return 0;
 }

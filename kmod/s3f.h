@@ -167,6 +167,8 @@ struct s3f_attrs {
 	bool meta_known;		/* a LOOKUP: has_meta is authoritative */
 	u64 size;
 	s64 mtime_ns;
+	s64 atime_ns;			/* x-amz-meta-atime, or 0 (mtime's) */
+	s64 ctime_ns;			/* x-amz-meta-ctime, or 0 (mtime's) */
 	u32 mode;
 	u32 uid;
 	u32 gid;
@@ -377,7 +379,7 @@ void s3f_evict_inode(struct inode *inode);
 void s3f_inode_refresh(struct inode *inode, const struct s3f_attrs *attrs);
 bool s3f_inode_fresh(struct inode *inode);
 int s3f_setattr_size(struct inode *inode, loff_t size);
-int s3f_meta_changed(struct inode *inode, int own_writers);
+int s3f_meta_changed(struct inode *inode, int own_writers, unsigned int what);
 
 /* xattr.c */
 extern const struct xattr_handler *s3f_xattr_handlers[];
@@ -536,10 +538,11 @@ int s3f_op_commit(struct super_block *sb, struct s3f_commit_args *a,
 void s3f_op_stage_release(struct super_block *sb, const char *path);
 int s3f_op_delete(struct super_block *sb, const char *key);
 int s3f_op_mkdir(struct super_block *sb, const char *key, struct inode *inode,
-		 char *etag);
+		 unsigned int flags, char *etag);
 int s3f_op_rmdir(struct super_block *sb, const char *key);
 int s3f_op_rename(struct super_block *sb, const char *key, const char *new_key,
-		  bool is_dir, bool noreplace, const char *etag, char *new_etag);
+		  bool is_dir, bool noreplace, const char *etag, s64 ctime_ns,
+		  char *new_etag);
 int s3f_op_symlink(struct super_block *sb, const char *key, const char *target,
 		   struct inode *inode, char *etag);
 

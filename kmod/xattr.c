@@ -1,17 +1,20 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * s3f extended attributes: the "user." namespace, stored as s3fs-fuse
- * stores them, in the object's x-amz-meta-xattr (the helper decodes and
- * encodes that header; the kernel sees S3F_ATTR_XATTRS records,
- * uapi/s3f.h).  Other namespaces: EOPNOTSUPP (security.*, trusted.*
- * would let a bucket writer label files on the node).
+ * s3f extended attributes: the "user." namespace, and names in no
+ * namespace as FUSE file systems such as s3fs-fuse take them ("key1",
+ * macOS's "com.apple.quarantine"), stored as s3fs-fuse stores them, in
+ * the object's x-amz-meta-xattr (the helper decodes and encodes that
+ * header; the kernel sees S3F_ATTR_XATTRS records, uapi/s3f.h).  The
+ * kernel's namespaces security.*, trusted.* and system.*: EOPNOTSUPP
+ * (security.capability from a bucket would give a program capabilities,
+ * a label would let a bucket writer label files on the node).
  *
  * An inode's set is an immutable, reference-counted blob of records
  * (struct s3f_xattrs), replaced whole: a LOOKUP brings the object's
  * (s3f_set_attrs), a setxattr makes a new one.  s3f_inode.lock protects
  * the pointer; whoever reads the records (getxattr, a commit's snapshot)
- * takes a reference under it.  Records of other namespaces found on an
- * object (s3fs keeps POSIX ACLs there) are kept and written back,
+ * takes a reference under it.  Records of the kernel's namespaces found
+ * on an object (s3fs keeps POSIX ACLs there) are kept and written back,
  * never shown.
  *
  * A change is committed as chmod's is (inode.c, s3f_setattr): before
@@ -206,6 +209,28 @@ static int s3f_xattr_load(struct inode *inode, bool for_set)
 	return READ_ONCE(S3F_I(inode)->meta_checked) || !for_set ? 0 : err;
 }
 
+/*
+ * A name (@len bytes) in the kernel's own namespaces: never read from or
+ * set in S3 (records of them found on an object are kept, not shown).
+ */
+static bool s3f_xattr_kernel_name_n(const char *name, size_t len)
+{
+	static const char *const ns[] = {
+		XATTR_SECURITY_PREFIX, XATTR_TRUSTED_PREFIX, XATTR_SYSTEM_PREFIX,
+	};
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(ns); i++)
+		if (len >= strlen(ns[i]) && !memcmp(name, ns[i], strlen(ns[i])))
+			return true;
+	return false;
+}
+
+static bool s3f_xattr_kernel_name(const char *name)
+{
+	return s3f_xattr_kernel_name_n(name, strlen(name));
+}
+
 static int s3f_xattr_get(const struct xattr_handler *handler,
 			 struct dentry *dentry, struct inode *inode,
 			 const char *suffix, void *buf, size_t size)
@@ -216,6 +241,8 @@ static int s3f_xattr_get(const struct xattr_handler *handler,
 	struct s3f_xattrs *x;
 	int err;
 
+	if (s3f_xattr_kernel_name(name))
+		return -EOPNOTSUPP;
 	err = s3f_xattr_load(inode, false);
 	if (err)
 		return err;
@@ -246,6 +273,8 @@ static int s3f_xattr_set(const struct xattr_handler *handler,
 	struct s3f_xattrs *old, *x;
 	int err;
 
+	if (s3f_xattr_kernel_name(name))
+		return -EOPNOTSUPP;
 	if (inode == d_inode(inode->i_sb->s_root))
 		return -EPERM;	/* the mount's root is no object */
 	err = s3f_xattr_load(inode, true);
@@ -261,7 +290,7 @@ static int s3f_xattr_set(const struct xattr_handler *handler,
 	inode->i_ctime = current_time(inode);
 	spin_unlock(&si->lock);
 	s3f_xattrs_put(x);
-	return s3f_meta_changed(inode, 0);
+	return s3f_meta_changed(inode, 0, S3F_MKDIR_XATTRS);
 }
 
 static const struct xattr_handler s3f_xattr_user_handler = {
@@ -270,12 +299,20 @@ static const struct xattr_handler s3f_xattr_user_handler = {
 	.set	= s3f_xattr_set,
 };
 
+/* Last: every name no handler before took (the kernel's refused). */
+static const struct xattr_handler s3f_xattr_other_handler = {
+	.prefix	= "",
+	.get	= s3f_xattr_get,
+	.set	= s3f_xattr_set,
+};
+
 const struct xattr_handler *s3f_xattr_handlers[] = {
 	&s3f_xattr_user_handler,
+	&s3f_xattr_other_handler,
 	NULL,
 };
 
-/* The user.* names, NUL terminated, one after the other. */
+/* The names shown (not the kernel's), NUL terminated, one after the other. */
 ssize_t s3f_listxattr(struct dentry *dentry, char *buf, size_t size)
 {
 	struct inode *inode = d_inode(dentry);
@@ -289,8 +326,8 @@ ssize_t s3f_listxattr(struct dentry *dentry, char *buf, size_t size)
 		return n;
 	x = s3f_inode_xattrs(inode);
 	while (x && s3f_xattr_next(x->data, x->len, &pos, &r)) {
-		if (r.name_len <= XATTR_USER_PREFIX_LEN ||
-		    memcmp(r.name, XATTR_USER_PREFIX, XATTR_USER_PREFIX_LEN))
+		if (!r.name_len || memchr(r.name, '\0', r.name_len) ||
+		    s3f_xattr_kernel_name_n(r.name, r.name_len))
 			continue;
 		if (size) {
 			if (n + r.name_len + 1 > size) {

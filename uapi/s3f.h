@@ -29,7 +29,7 @@
  * whose version differs: both sides are built from one tree and shipped
  * together (dkms + package), so there is no negotiation.
  */
-#define S3F_PROTOCOL_VERSION	5
+#define S3F_PROTOCOL_VERSION	6
 
 /*
  * S3F_ATTR_XATTRS: an object's extended attributes (s3fs-fuse's
@@ -105,7 +105,8 @@ enum s3f_cmd {
 	 * (the metadata prefetch: a HEAD of KEY is enough).  The helper looks
 	 * for an object KEY and for keys under KEY/ (a directory wins).  Reply: one ENTRY nest (no NAME)
 	 * with TYPE, SIZE, MTIME_NS, ETAG and, from s3fs-fuse metadata when
-	 * present, MODE, UID, GID; ERRNO ENOENT when neither exists.
+	 * present, MODE, UID, GID, RDEV, XATTRS, ATIME_NS, CTIME_NS; ERRNO
+	 * ENOENT when neither exists.
 	 */
 	S3F_CMD_LOOKUP,
 	/*
@@ -185,8 +186,9 @@ enum s3f_cmd {
 	S3F_CMD_DELETE,
 	/*
 	 * kernel -> helper upcall: make directory KEY (ending in '/'): PUT
-	 * the empty marker with MODE, UID, GID, MTIME_NS as metadata.
-	 * Reply: ETAG.
+	 * the empty marker with MODE, UID, GID, MTIME_NS, ATIME_NS, CTIME_NS,
+	 * XATTRS as metadata; or, FLAGS S3F_MKDIR_SETATTR, change an existing
+	 * directory's (see S3F_MKDIR_*).  Reply: ETAG.
 	 */
 	S3F_CMD_MKDIR,
 	/*
@@ -209,7 +211,8 @@ enum s3f_cmd {
 	/*
 	 * kernel -> helper upcall: make symbolic link KEY to TARGET, the
 	 * s3fs-fuse way (the object's body is TARGET, MODE has S_IFLNK).
-	 * Attrs: MOUNT, KEY, TARGET, MODE, UID, GID, MTIME_NS.  Reply: ETAG.
+	 * Attrs: MOUNT, KEY, TARGET, MODE, UID, GID, MTIME_NS, ATIME_NS,
+	 * CTIME_NS, XATTRS.  Reply: ETAG.
 	 */
 	S3F_CMD_SYMLINK,
 	/*
@@ -262,7 +265,7 @@ enum s3f_attr {
 	S3F_ATTR_EXTENTS,		/* binary, struct s3f_extent[] */
 	S3F_ATTR_ATIME_NS,		/* s64 */
 	S3F_ATTR_CTIME_NS,		/* s64 */
-	S3F_ATTR_FLAGS,			/* u32, S3F_COMMIT_* or S3F_RENAME_* */
+	S3F_ATTR_FLAGS,			/* u32, S3F_COMMIT_*, S3F_RENAME_*, S3F_MKDIR_* */
 	S3F_ATTR_CONFLICT,		/* string, key a conflicting commit went to */
 	S3F_ATTR_BYTES_UPLOADED,	/* u64 */
 	S3F_ATTR_BYTES_COPIED,		/* u64 */
@@ -329,6 +332,21 @@ struct s3f_extent {
 
 /* RENAME flags */
 #define S3F_RENAME_NOREPLACE		(1U << 0)
+
+/*
+ * MKDIR flags.  SETATTR: a metadata change of an existing directory
+ * (chmod, chown, utimes, setxattr): an existing marker is copied onto
+ * itself with only the fields named below and CTIME_NS replaced, so that
+ * metadata other clients stored stays; without a marker one is made
+ * (and an old-style directory object without the '/' is replaced).
+ * Without SETATTR: a new directory, its marker PUT with every field.
+ */
+#define S3F_MKDIR_SETATTR		(1U << 0)
+#define S3F_MKDIR_MODE			(1U << 1)
+#define S3F_MKDIR_OWNER			(1U << 2)	/* UID and GID */
+#define S3F_MKDIR_MTIME			(1U << 3)
+#define S3F_MKDIR_ATIME			(1U << 4)
+#define S3F_MKDIR_XATTRS		(1U << 5)
 
 #define S3F_MAX_TARGET_LEN	4095	/* symbolic link target */
 
