@@ -155,7 +155,10 @@ done
 *) for f in $S3F_PJD_SKIP; do SKIP[$f]="S3F_PJD_SKIP"; done ;;
 esac
 
-opts=$S3F_MOUNT_OPTIONS${S3F_PJD_MOUNT_OPTIONS:+,$S3F_PJD_MOUNT_OPTIONS}
+# setid=keep: pjdfstest checks POSIX's set-id and sticky bits (chmod/11.t,
+# chown's clearing of S_ISUID), which s3f drops from what S3 says unless
+# the admin keeps them (Documentation/threat-model.md)
+opts=$S3F_MOUNT_OPTIONS,setid=keep${S3F_PJD_MOUNT_OPTIONS:+,$S3F_PJD_MOUNT_OPTIONS}
 if ! out=$(mount -t s3f -o "$opts" "$S3F_BUCKET" "$MNT" 2>&1); then
 	fail "pjdfstest: mount" "mount -t s3f -o $opts $S3F_BUCKET $MNT: $out"
 	exit 1

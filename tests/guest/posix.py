@@ -4,6 +4,7 @@
     posix.py falloc-odirect DIR PREFIX
     posix.py xattr DIR OTHER_DIR PREFIX    (DIR, OTHER_DIR: one directory
                                             through two mounts)
+    posix.py compat DIR PREFIX             what s3fs-fuse's suite found
 
 fallocate(2) in each mode s3f takes (and one it refuses), O_DIRECT
 reads and writes and their coherence with buffered I/O; each result is
@@ -162,6 +163,83 @@ def xattr(d, other, prefix):
     check("an object s3fs-fuse gave an attribute shows it", v == b"s3fs", f"{v}")
 
 
+def head(s3, key):
+    st, h, _ = s3.request("HEAD", key)
+    return h if st == 200 else None
+
+
+def compat(d, prefix):
+    """Objects and metadata as s3fs-fuse makes and expects them (each a
+    failure of s3fs-fuse's integration suite on s3f once)."""
+    s3 = S3()
+    t0 = "1000000000"
+    # x-amz-meta-atime/-ctime show; chmod changes ctime only; mv stores ctime
+    s3.request("PUT", f"{prefix}/times", body=b"data\n", headers={
+        "x-amz-meta-atime": t0, "x-amz-meta-ctime": "1000000001", "x-amz-meta-mtime": "1000000002"})
+    p = os.path.join(d, "times")
+    st = os.stat(p)
+    check("x-amz-meta-atime, -ctime, -mtime show as atime, ctime, mtime",
+          (int(st.st_atime), int(st.st_ctime), int(st.st_mtime)) == (1000000000, 1000000001, 1000000002),
+          f"{st.st_atime} {st.st_ctime} {st.st_mtime}")
+    os.chmod(p, 0o640)
+    st = os.stat(p)
+    check("chmod changes ctime, not atime or mtime",
+          int(st.st_ctime) != 1000000001 and int(st.st_atime) == 1000000000 and int(st.st_mtime) == 1000000002,
+          f"{st.st_atime} {st.st_ctime} {st.st_mtime}")
+    q = os.path.join(d, "times.txt")
+    before = int(st.st_ctime)
+    os.rename(p, q)
+    h = head(s3, f"{prefix}/times.txt") or {}
+    st = os.stat(q)
+    check("rename stores its ctime in the copy and keeps atime, mtime",
+          h.get("x-amz-meta-ctime", "").split(".")[0] == str(int(st.st_ctime)) and
+          h.get("x-amz-meta-mtime") == "1000000002" and h.get("x-amz-meta-atime") == t0,
+          f"{h.get('x-amz-meta-ctime')} vs {st.st_ctime} (before {before})")
+    check("rename gives the Content-Type of the new name", h.get("content-type") == "text/plain",
+          f"{h.get('content-type')}")
+    # a directory's chmod copies its marker: other clients' metadata stays
+    s3.request("PUT", f"{prefix}/dm/", body=b"", headers={
+        "content-type": "application/x-directory", "x-amz-meta-mode": "16877",
+        "x-amz-meta-foreign": "keepme"})
+    os.chmod(os.path.join(d, "dm"), 0o750)
+    h = head(s3, f"{prefix}/dm/") or {}
+    check("chmod of a directory keeps its marker's other metadata, adds only what changed",
+          h.get("x-amz-meta-foreign") == "keepme" and h.get("x-amz-meta-mode") == "16872" and
+          "x-amz-meta-mtime" not in h, f"{h}")
+    # an old-style directory object "dir" (no '/')
+    s3.request("PUT", f"{prefix}/olddir", body=b"", headers={"content-type": "application/x-directory"})
+    od = os.path.join(d, "olddir")
+    check("an old-style directory object (no '/') is a directory", os.path.isdir(od))
+    os.chmod(od, 0o700)
+    check("its chmod makes a dir/ marker and deletes the old object",
+          head(s3, f"{prefix}/olddir/") is not None and head(s3, f"{prefix}/olddir") is None)
+    os.rmdir(od)
+    check("rmdir removes it", head(s3, f"{prefix}/olddir/") is None and not os.path.exists(od))
+    # names in no namespace (FUSE takes them); the kernel's namespaces refused
+    x = os.path.join(d, "times.txt")
+    os.setxattr(x, "key1", b"value1")
+    check("an attribute name in no namespace (as s3fs-fuse takes it)",
+          os.getxattr(x, "key1") == b"value1" and "key1" in os.listxattr(x), f"{os.listxattr(x)}")
+    import struct
+    # a well-formed vfs_cap_data (revision 2, effective, CAP_SYS_ADMIN):
+    # the VFS checks it (EINVAL otherwise) before s3f refuses the name
+    cap = struct.pack("<IIIII", 0x02000001, 1 << 21, 0, 0, 0)
+    for name, value in (("security.capability", cap), ("trusted.x", b"x"),
+                        ("system.posix_acl_access", b"\x02\x00\x00\x00")):
+        try:
+            os.setxattr(x, name, value)
+            check(f"{name}: refused", False, "succeeded")
+        except OSError as e:
+            check(f"{name}: refused", e.errno == errno.EOPNOTSUPP, e.strerror)
+    # '*' and friends in a name: ENOENT, not a signature error
+    for name in ("nope*", "nope!", "nope(1)"):
+        try:
+            os.stat(os.path.join(d, name))
+            check(f"stat of a missing {name!r}: ENOENT", False, "found")
+        except OSError as e:
+            check(f"stat of a missing {name!r}: ENOENT", e.errno == errno.ENOENT, e.strerror)
+
+
 def main():
     if len(sys.argv) < 2:
         raise SystemExit(__doc__)
@@ -169,6 +247,8 @@ def main():
         falloc_odirect(*sys.argv[2:])
     elif sys.argv[1] == "xattr":
         xattr(*sys.argv[2:])
+    elif sys.argv[1] == "compat":
+        compat(*sys.argv[2:])
     else:
         raise SystemExit(__doc__)
     sys.exit(1 if wstress.failures else 0)

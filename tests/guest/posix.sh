@@ -83,6 +83,10 @@ python3 "$top/tests/guest/posix.py" falloc-odirect "$A/$P" "$P" || _failures=$((
 # ---- extended attributes (user.*), s3fs-fuse's x-amz-meta-xattr ----
 python3 "$top/tests/guest/posix.py" xattr "$A/$P" "$B/$P" "$P" || _failures=$((_failures + 1))
 
+# ---- s3fs-fuse's objects and metadata (tests/guest/posix.py) ----
+mkdir "$A/$P/compat"
+python3 "$top/tests/guest/posix.py" compat "$A/$P/compat" "$P/compat" || _failures=$((_failures + 1))
+
 # ---- a directory's mtime and ctime follow its entries, past actimeo ----
 mkdir "$A/$P/times"
 t0=$(stat -c %Y "$A/$P/times")

@@ -45,6 +45,9 @@
 #
 # Environment:
 #   S3F_S3FS_TESTS          run only these test_* names (space separated)
+#   S3F_S3FS_PJD=0          leave out the 17 test_pjdfstest_* (make check:
+#                           tests/guest/pjdfstest.sh runs pjdfstest there;
+#                           make check-long runs them here too)
 #   S3F_S3FS_TIMEOUT        seconds per test (600)
 #   S3F_S3FS_MOUNT_OPTIONS  appended to $S3F_MOUNT_OPTIONS for the mount
 #   S3F_S3FS_VERBOSE=1      show every test's output, not only failures'
@@ -63,7 +66,21 @@ declare -A SKIP=(
 	[test_diskfull_fallback_upload]="s3fs use_cache + fake_diskfree: s3fs's fallback to uploads without its cache"
 	[test_update_parent_directory_time_sub]="not a test: helper called by test_update_parent_directory_time"
 	[test_pjdfstest_link]="hard links: pjdfstest's own misc.sh ('supported link') skips link/*.t on FUSE.S3FS, so upstream never runs them; s3f has none either (link: EPERM, Documentation/semantics.md), and the 18 files take over 10 minutes under TCG"
+	[test_hardlink]="wants link(2) to fail with ENOTSUP, s3fs-fuse's errno; s3f fails it with EPERM, link(2)'s errno for a file system without hard links (Documentation/semantics.md; tests/guest/write.sh checks it)"
+	[test_file_names_longer_than_posix]="a 256-byte file name: s3f keeps Linux's NAME_MAX (255, statfs f_namelen; ENAMETOOLONG) where FUSE allows 1024; longer key components are skipped in listings (Documentation/semantics.md, Keys and names)"
+	[test_posix_acl]="POSIX ACLs: s3f has none (system.posix_acl_* refused, mode bits only: Documentation/semantics.md)"
 )
+
+# s3fs-fuse shows a directory without a marker object (only keys under
+# it) with mode 0750, and test_external_directory_creation checks that;
+# s3f's default is 0755 (dir_mode=, for shared cluster mounts).
+MOUNT_OPTIONS=dir_mode=0750
+
+# pjdfstest files (in the test_pjdfstest_* tests) that fail on s3f for a
+# documented reason; a test whose failed subtests are all in these passes,
+# with a "# known" line.  Matched against "DIR/NN.t".
+KNOWN_PJD_FILES=" chmod/03.t chown/03.t ftruncate/03.t mkdir/03.t mkfifo/03.t mknod/03.t open/03.t rename/02.t rmdir/03.t symlink/03.t truncate/03.t unlink/03.t "
+KNOWN_PJD_REASON="S3 keys are at most 1024 bytes: a path of PATH_MAX-1 (4095) bytes gets ENAMETOOLONG (Documentation/semantics.md, Keys and names)"
 
 # ---- build (host: into the cache; guest without a cache: into /tmp) -----------
 
@@ -163,7 +180,7 @@ else
 fi
 ln -s "$suite"/bin/* "$work/"
 mkdir "$MNT" "$work/cache"
-opts=$S3F_MOUNT_OPTIONS${S3F_S3FS_MOUNT_OPTIONS:+,$S3F_S3FS_MOUNT_OPTIONS}
+opts=$S3F_MOUNT_OPTIONS,$MOUNT_OPTIONS${S3F_S3FS_MOUNT_OPTIONS:+,$S3F_S3FS_MOUNT_OPTIONS}
 if ! out=$(mount -t s3f -o "$opts" "$S3F_BUCKET" "$MNT" 2>&1); then
 	fail "s3fs-suite: mount" "mount -t s3f -o $opts $S3F_BUCKET: $out"
 	exit 1
@@ -256,10 +273,29 @@ why_of() {
 	printf '%s%s' "${err:-exit $rc}" "${last:+; output: $last}"
 }
 
+# pjd_failed_files LOG: the pjdfstest files (DIR/NN.t) with a failed subtest
+pjd_failed_files() {
+	awk '/\.t \.\./ { f = $1; sub(/.*tests\//, "", f) }
+	     /^not ok/ && !/# TODO/ { print f }' "$1" | sort -u
+}
+
+# known_pjd LOG: do all failed subtests of LOG lie in KNOWN_PJD_FILES?
+known_pjd() {
+	local f files
+	files=$(pjd_failed_files "$1")
+	[ -n "$files" ] || return 1
+	for f in $files; do
+		[[ $KNOWN_PJD_FILES == *" $f "* ]] || return 1
+	done
+}
+
 n=0 npass=0 nfail=0 nskip=0
 times=()
 for t in "${WANT[@]}"; do
 	reason=${SKIP[$t]:-$(extra_skip "$t")}
+	if [ -z "$reason" ] && [ "${S3F_S3FS_PJD:-1}" = 0 ] && [[ $t == test_pjdfstest_* ]]; then
+		reason="S3F_S3FS_PJD=0: pjdfstest runs in tests/guest/pjdfstest.sh"
+	fi
 	if [ -n "$reason" ]; then
 		echo "# skip $t: $reason"
 		nskip=$((nskip + 1))
@@ -312,6 +348,10 @@ for t in "${WANT[@]}"; do
 		pass "s3fs-suite: $t"
 		npass=$((npass + 1))
 		[ "${S3F_S3FS_VERBOSE:-0}" != 1 ] || sed 's/^/    /' "$log"
+	elif [ "$rc" -ne 124 ] && [[ $t == test_pjdfstest_* ]] && known_pjd "$log"; then
+		pass "s3fs-suite: $t"
+		npass=$((npass + 1))
+		echo "# known: $t: $(pjd_failed_files "$log" | tr '\n' ' ')failed: $KNOWN_PJD_REASON"
 	else
 		fail "s3fs-suite: $t" "$(why_of "$log" "$rc" "$t")"
 		nfail=$((nfail + 1))
