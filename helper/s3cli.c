@@ -88,6 +88,10 @@ static void usage(FILE *f)
 		"The write path's operations, as s3fd runs them for the kernel:\n"
 		"  delete KEY                   DeleteObject (a missing key is success)\n"
 		"  mkdir [META] DIR/            the directory marker; prints its ETag\n"
+		"  setattr-dir [META] DIR/      change the fields META names (and ctime) on\n"
+		"                               the marker, copied onto itself: its other\n"
+		"                               metadata stays; no marker: PUT one (and an\n"
+		"                               old-style DIR object is deleted)\n"
 		"  rmdir DIR/                   delete the marker; ENOTEMPTY when keys are under it\n"
 		"  rename [--noreplace] [--etag E] [--multipart-threshold N] [--part-size N]\n"
 		"         SRC DST               copy (metadata too) and delete; prints the ETag\n"
@@ -783,6 +787,34 @@ static int cmd_mkdir(struct cli *cli, int argc, char **argv)
 	return 0;
 }
 
+/* The fields META names change; the marker's other metadata stays. */
+static int cmd_setattr_dir(struct cli *cli, int argc, char **argv)
+{
+	const struct wops_meta *m = &cli->wmeta;
+	unsigned int fields = S3F_MKDIR_SETATTR;
+	char etag[S3_ETAG_MAX];
+	struct s3_result res = { 0 };
+	int err;
+
+	if (argc != 1)
+		return -1;
+	if (m->has_mode)
+		fields |= S3F_MKDIR_MODE;
+	if (m->has_uid || m->has_gid)
+		fields |= S3F_MKDIR_OWNER;
+	if (m->has_mtime)
+		fields |= S3F_MKDIR_MTIME;
+	if (m->has_atime)
+		fields |= S3F_MKDIR_ATIME;
+	err = wops_setattr_dir(cli->client, argv[0], m, fields, etag, &res);
+	if (err) {
+		fail("setattr-dir", argv[0], err, &res);
+		return 1;
+	}
+	printf("%s\n", etag);
+	return 0;
+}
+
 static int cmd_rmdir(struct cli *cli, int argc, char **argv)
 {
 	struct s3_result res = { 0 };
@@ -923,6 +955,7 @@ static const struct {
 	{ "probe-conditions", cmd_probe_conditions },
 	{ "delete", cmd_delete },
 	{ "mkdir", cmd_mkdir },
+	{ "setattr-dir", cmd_setattr_dir },
 	{ "rmdir", cmd_rmdir },
 	{ "rename", cmd_rename },
 	{ "rename-dir", cmd_rename_dir },

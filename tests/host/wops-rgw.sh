@@ -76,6 +76,30 @@ $S3 mkdir --mtime-ns -1500000000 "$p/old/" >/dev/null
 check_eq "wops metadata: before 1970, floor seconds and a positive fraction" \
 	"$(header_of "$p/old/" x-amz-meta-mtime)" -2.500000000
 
+# --- setattr-dir: a directory's chmod keeps what other clients stored ---
+xcurl -f -X PUT -H "Content-Type: application/x-directory" -H "x-amz-meta-mode: 16877" \
+	-H "x-amz-meta-foreign: keepme" --data-binary "" "$(url "$p/sa/")" >/dev/null
+out=$($S3 setattr-dir --mode 040750 --ctime-ns 1700000003000000000 "$p/sa/" 2>&1); rc=$?
+check_eq "wops setattr-dir: succeeds with the marker's ETag" "$rc $out" "0 $EMPTY_MD5"
+check_eq "wops setattr-dir: the changed field" "$(header_of "$p/sa/" x-amz-meta-mode)" 16872
+check_eq "wops setattr-dir: and ctime" "$(header_of "$p/sa/" x-amz-meta-ctime)" 1700000003
+check_eq "wops setattr-dir: another client's metadata stays" "$(header_of "$p/sa/" x-amz-meta-foreign)" keepme
+check_eq "wops setattr-dir: fields not named are not added" "$(header_of "$p/sa/" x-amz-meta-mtime)" ""
+check_eq "wops setattr-dir: the Content-Type stays" "$(header_of "$p/sa/" content-type)" application/x-directory
+# an old-style directory object "old" (no '/'): replaced by a marker
+xcurl -f -X PUT -H "Content-Type: application/x-directory" --data-binary "" "$(url "$p/old-style")" >/dev/null
+$S3 setattr-dir --mode 040700 --uid 1 --gid 2 --ctime-ns 1700000003000000000 "$p/old-style/" >/dev/null
+check_eq "wops setattr-dir: without a marker, one is made with every field" \
+	"$(header_of "$p/old-style/" x-amz-meta-mode) $(header_of "$p/old-style/" x-amz-meta-uid)" "16832 1"
+check_eq "wops setattr-dir: and the old-style object is deleted" "$(status_of "$p/old-style")" 404
+xcurl -f -X PUT -H "Content-Type: application/x-directory" --data-binary "" "$(url "$p/old-style")" >/dev/null
+$S3 rmdir "$p/old-style/" >/dev/null
+check_eq "wops rmdir: deletes the marker and an old-style object" \
+	"$(status_of "$p/old-style/") $(status_of "$p/old-style")" "404 404"
+xput "$work/small" "$p/not-a-dir"
+$S3 rmdir "$p/not-a-dir/" >/dev/null
+check_eq "wops rmdir: a file of the same name is no old-style directory: kept" "$(status_of "$p/not-a-dir")" 200
+
 # --- rmdir: ENOTEMPTY, then success ---
 xput "$work/small" "$p/d/child"
 out=$($S3 rmdir "$p/d/" 2>&1); rc=$?
@@ -103,6 +127,14 @@ check "wops rename: the bytes moved" cmp "$work/small" "$work/got"
 check_eq "wops rename: x-amz-meta-mode kept" "$(header_of "$p/dst" x-amz-meta-mode)" 33188
 check_eq "wops rename: x-amz-meta-uid kept" "$(header_of "$p/dst" x-amz-meta-uid)" 1000
 check_eq "wops rename: x-amz-meta-mtime kept" "$(header_of "$p/dst" x-amz-meta-mtime)" 1700000000.5
+# the Content-Type follows the name unless someone chose it
+xput "$work/small" "$p/typed" -H "Content-Type: application/octet-stream" -H "x-amz-meta-mode: 33188"
+$S3 rename "$p/typed" "$p/typed.txt" >/dev/null
+check_eq "wops rename: a default Content-Type becomes the new name's, metadata kept" \
+	"$(header_of "$p/typed.txt" content-type) $(header_of "$p/typed.txt" x-amz-meta-mode)" "text/plain 33188"
+xput "$work/small" "$p/chosen" -H "Content-Type: image/x-custom"
+$S3 rename "$p/chosen" "$p/chosen.txt" >/dev/null
+check_eq "wops rename: a Content-Type chosen on purpose stays" "$(header_of "$p/chosen.txt" content-type)" image/x-custom
 out=$($S3 rename "$p/no-such" "$p/x" 2>&1); rc=$?
 check_match "wops rename: a missing source is ENOENT" "$rc $out" "^1 .*No such file"
 
