@@ -656,6 +656,8 @@ int wops_commit(struct s3_client *c, const char *key,
 	char session[24];
 	int err;
 
+	if (req->size > S3F_MAX_OBJECT_SIZE)
+		return refuse(-EFBIG, res);	/* S3 stores no larger object */
 	if (req->data) {
 		src.fd = data_fd(req->data, req->size);
 		if (src.fd < 0) {

@@ -127,7 +127,7 @@ static int s3f_parse_attrs(struct nlattr **tb, struct s3f_attrs *a)
 	a->type = nla_get_u8(tb[S3F_ATTR_TYPE]);
 	if (tb[S3F_ATTR_SIZE])
 		a->size = nla_get_u64(tb[S3F_ATTR_SIZE]);
-	if (a->size > MAX_LFS_FILESIZE)
+	if (a->size > S3F_MAX_OBJECT_SIZE)
 		return -EBADMSG;	/* S3 objects end at 5 TiB */
 	if (tb[S3F_ATTR_MTIME_NS])
 		a->mtime_ns = nla_get_s64(tb[S3F_ATTR_MTIME_NS]);

@@ -615,6 +615,12 @@ static int s3f_setattr(struct user_namespace *mnt_userns, struct dentry *dentry,
 	}
 	if (!S_ISDIR(inode->i_mode) && (attr->ia_valid & ATTR_SIZE) &&
 	    attr->ia_size != i_size_read(inode)) {
+		/* truncate(2) asks for no times: a size change sets both */
+		if (!(attr->ia_valid & ATTR_MTIME)) {
+			attr->ia_mtime = current_time(inode);
+			attr->ia_ctime = attr->ia_mtime;
+			attr->ia_valid |= ATTR_MTIME | ATTR_CTIME;
+		}
 		err = s3f_setattr_size(inode, attr->ia_size);
 		if (err)
 			return err;

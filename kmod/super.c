@@ -384,7 +384,8 @@ static int s3f_fill_super(struct super_block *sb, struct fs_context *fc)
 	sb->s_op = &s3f_sops;
 	sb->s_d_op = &s3f_dentry_ops;
 	sb->s_xattr = s3f_xattr_handlers;
-	sb->s_maxbytes = MAX_LFS_FILESIZE;
+	/* an object ends at 5 TiB: larger files fail early with EFBIG */
+	sb->s_maxbytes = S3F_MAX_OBJECT_SIZE;
 	sb->s_time_gran = 1;
 	sb->s_flags |= SB_NOSEC;
 	/* no device nodes: S3 cannot hold one, and a bucket must not open one */

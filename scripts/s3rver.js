@@ -96,12 +96,48 @@ function loadS3rver(opts) {
     if (!process.stderr.isTTY) plainLogs(main)
     fixKeysAndListing(path.dirname(main))
     atomicPuts(path.dirname(main))
+    firstByteRanges(path.dirname(main))
     if (opts.conditional) conditionalWrites(path.dirname(main))
     return S3rver
   } catch (err) {
     process.stderr.write(`s3rver.js: cannot load @20minutes/s3rver (${err.message}); ` +
       'run scripts/install-deps\n')
     process.exit(1)
+  }
+}
+
+// s3rver reads "Range: bytes=0-0" as "from 0 to the end" (its store takes
+// an end of 0 for none) and answers 206 with the whole object, where S3
+// sends the first byte.  A client that checks what it gets (s3fd does)
+// then fails, e.g. committing a file truncated to 1 byte from a larger
+// object.  Serve an end of 0 as S3 does.
+function firstByteRanges(libDir) {
+  const FilesystemStore = require(path.join(libDir, 'stores', 'filesystem.js'))
+  const S3Object = require(path.join(libDir, 'models', 'object.js'))
+  const { createReadStream } = require('node:fs')
+  const getObject = FilesystemStore.prototype.getObject
+
+  FilesystemStore.prototype.getObject = async function (bucket, key, options) {
+    if (!options || options.end !== 0) return getObject.call(this, bucket, key, options)
+    let metadata
+    try {
+      metadata = await this.getMetadata(bucket, key)
+    } catch (err) {
+      if (err.code === 'ENOENT') return null
+      throw err
+    }
+    const range = { start: options.start || 0, end: 0 }
+    let content = null
+    if (range.start === 0 && Number(metadata['content-length']) > 0) {
+      content = await new Promise((resolve, reject) => {
+        const stream = createReadStream(this.getResourcePath(bucket, key, 'object'), range)
+          .on('error', reject)
+          .on('open', () => resolve(stream))
+      })
+    }
+    const object = new S3Object(bucket, key, content, metadata)
+    object.range = range // no content: 416, as the store answers
+    return object
   }
 }
 

@@ -350,4 +350,7 @@ struct s3f_extent {
 
 #define S3F_MAX_TARGET_LEN	4095	/* symbolic link target */
 
+/* The largest object S3 stores (5 TiB): a file's s_maxbytes. */
+#define S3F_MAX_OBJECT_SIZE	(5ULL << 40)
+
 #endif /* _UAPI_LINUX_S3F_H */
