@@ -187,6 +187,33 @@ function atomicPuts(libDir) {
     if (md5) await writeWhole(this.getResourcePath(bucket, key, 'object.md5'), md5)
     await writeWhole(this.getResourcePath(bucket, key, 'metadata.json'), JSON.stringify(json, null, 2))
   }
+
+  // CopyObject with x-amz-metadata-directive REPLACE to another key copied
+  // the body but not its MD5, so the copy kept the ETag of whatever the
+  // destination held before (or none): a client that compares ETags (s3f's
+  // open() does) took the new body for the old version.  Copy the body
+  // whole (rename into place) and give the copy the source's MD5.
+  const copyObject = FilesystemStore.prototype.copyObject
+  FilesystemStore.prototype.copyObject = async function (srcBucket, srcKey, destBucket, destKey,
+    replacementMetadata) {
+    const src = this.getResourcePath(srcBucket, srcKey, 'object')
+    const dest = this.getResourcePath(destBucket, destKey, 'object')
+    if (!replacementMetadata || src === dest) {
+      return copyObject.call(this, srcBucket, srcKey, destBucket, destKey, replacementMetadata)
+    }
+    const md5 = await fsp.readFile(this.getResourcePath(srcBucket, srcKey, 'object.md5'), 'utf8')
+    const tmp = `${dest}.upload-${crypto.randomBytes(8).toString('hex')}`
+    await fsp.mkdir(path.dirname(dest), { recursive: true })
+    try {
+      await fsp.copyFile(src, tmp)
+    } catch (err) {
+      await fsp.unlink(tmp).catch(() => {})
+      throw err
+    }
+    await fsp.rename(tmp, dest)
+    await this.putMetadata(destBucket, destKey, replacementMetadata, md5)
+    return this.getMetadata(destBucket, destKey)
+  }
 }
 
 // s3rver keeps each object as files named after its key, so keys that

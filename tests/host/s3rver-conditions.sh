@@ -6,7 +6,8 @@
 # If-Match on PutObject and CompleteMultipartUpload behave as on AWS S3,
 # and without the flag they are ignored, as by s3rver itself.  Checked
 # with the helper's own probe, `s3fctl s3 put --if-*` and the commit
-# engine's conflict detection.
+# engine's conflict detection.  Then the wrapper's other fixes: a
+# metadata-replacing copy's ETag, Range bytes=0-0, SigV4 query encoding.
 set -u
 top=$(cd "$(dirname "$0")/../.." && pwd)
 . "$top/tests/lib.sh"
@@ -82,4 +83,18 @@ check_match "s3rver without the flag: conditions ignored (as s3rver does)" "$out
 $S3 put "$work/one" k >/dev/null 2>&1
 out=$($S3 put --if-none-match "$work/two" k 2>&1); rc=$?
 check_eq "s3rver without the flag: If-None-Match ignored" "$rc $($S3 get k)" "0 two, longer"
+
+# --- the rest of scripts/s3rver.js's fixes, where s3rver differs from S3 ---
+head -c 3000 /dev/urandom >"$work/a"
+head -c 2000 /dev/urandom >"$work/b"
+$S3 put "$work/a" src >/dev/null
+$S3 put "$work/b" dst >/dev/null
+$S3 cp --meta x=y src dst >/dev/null
+check_eq "CopyObject with new metadata over another object: the source's ETag" \
+	"$($S3 head dst | awk '$1 == "etag:" { print $2 }')" "$(md5sum <"$work/a" | cut -c1-32)"
+$S3 get --range 0:1 src "$work/first"
+check_eq "Range bytes=0-0: the first byte only" "$(cmp -n 1 "$work/a" "$work/first" && stat -c %s "$work/first")" 1
+$S3 put "$work/a" 'star*key(1)!' >/dev/null
+check_eq "a listing of a prefix with '*', '(' and '!' (SigV4 query encoding)" \
+	"$($S3 ls 'star*key(' | cut -f4)" 'star*key(1)!'
 finish
