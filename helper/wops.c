@@ -172,41 +172,35 @@ static void drop_old_dir_object(struct s3_client *c, const char *key)
 	free(name);
 }
 
-/* Set name to value in kv (n entries, room for one more), or add it. */
-static void kv_set(struct s3_kv *kv, size_t *n, const char *name, const char *value)
+/*
+ * obj's metadata with each of set[i] (nset of them) put in: a name it has
+ * gets the new value, a new name is added, a NULL value removes the name.
+ * *out (calloc'd, free() it; its strings are obj's and set's) and *n.
+ */
+static int meta_merge(const struct s3_object *obj, const struct s3_kv *set,
+		      size_t nset, struct s3_kv **out, size_t *n)
 {
-	size_t i;
+	struct s3_kv *kv = calloc(obj->nmeta + nset, sizeof(*kv));
+	size_t i, j;
 
-	for (i = 0; i < *n; i++)
-		if (!strcmp(kv[i].name, name))
-			break;
-	kv[i].name = (char *)name;
-	kv[i].value = (char *)value;
-	if (i == *n)
-		(*n)++;
-}
-
-/* Drop name from kv (n entries). */
-static void kv_del(struct s3_kv *kv, size_t *n, const char *name)
-{
-	size_t i;
-
-	for (i = 0; i < *n; i++)
-		if (!strcmp(kv[i].name, name)) {
-			kv[i] = kv[--(*n)];
-			return;
+	if (!kv)
+		return -ENOMEM;
+	memcpy(kv, obj->meta, obj->nmeta * sizeof(*kv));
+	*n = obj->nmeta;
+	for (i = 0; i < nset; i++) {
+		for (j = 0; j < *n && strcmp(kv[j].name, set[i].name); j++)
+			;
+		if (!set[i].value) {
+			if (j < *n)
+				kv[j] = kv[--(*n)];
+			continue;
 		}
-}
-
-/* The value wops_meta_kv gave field name, or NULL. */
-static const char *meta_value(const struct wops_meta_kv *kv, const char *name)
-{
-	size_t i;
-
-	for (i = 0; i < kv->n; i++)
-		if (!strcmp(kv->kv[i].name, name))
-			return kv->kv[i].value;
-	return NULL;
+		kv[j] = set[i];
+		if (j == *n)
+			(*n)++;
+	}
+	*out = kv;
+	return 0;
 }
 
 int wops_setattr_dir(struct s3_client *c, const char *key,
@@ -219,12 +213,12 @@ int wops_setattr_dir(struct s3_client *c, const char *key,
 		{ S3F_MKDIR_ATIME, "atime" }, { ~0U, "ctime" },
 		{ S3F_MKDIR_XATTRS, "xattr" },
 	};
+	struct s3_kv set[sizeof(map) / sizeof(map[0])];
 	struct s3_put_opts put = { .replace_meta = true };
+	struct s3_kv *meta = NULL;
 	struct wops_meta_kv kv;
 	struct s3_object obj;
-	struct s3_kv *meta;
-	const char *v;
-	size_t n, i;
+	size_t n = 0, i, j;
 	int err;
 
 	if (!is_dir_key(key))
@@ -238,24 +232,20 @@ int wops_setattr_dir(struct s3_client *c, const char *key,
 	}
 	if (err)
 		return err;
-	/* the marker's own metadata, the changed fields replaced */
-	meta = calloc(obj.nmeta + sizeof(map) / sizeof(map[0]), sizeof(*meta));
-	if (!meta) {
-		err = -ENOMEM;
-		goto out_free;
-	}
-	memcpy(meta, obj.meta, obj.nmeta * sizeof(*meta));
-	n = obj.nmeta;
+	/* the marker's own metadata, the changed fields replaced (or gone) */
 	wops_meta_kv(m, &kv);
 	for (i = 0; i < sizeof(map) / sizeof(map[0]); i++) {
 		if (!(fields & map[i].flag))
 			continue;
-		v = meta_value(&kv, map[i].name);
-		if (v)
-			kv_set(meta, &n, map[i].name, v);
-		else
-			kv_del(meta, &n, map[i].name);	/* no attributes left */
+		set[n] = (struct s3_kv){ (char *)map[i].name, NULL };
+		for (j = 0; j < kv.n; j++)
+			if (!strcmp(kv.kv[j].name, map[i].name))
+				set[n].value = kv.kv[j].value;
+		n++;
 	}
+	err = meta_merge(&obj, set, n, &meta, &n);
+	if (err)
+		goto out_free;
 	put.meta = meta;
 	put.nmeta = n;
 	put.content_type = obj.content_type ? obj.content_type : "application/x-directory";
@@ -286,21 +276,59 @@ static int has_keys_under(struct s3_client *c, const char *prefix,
 	return 0;
 }
 
+/*
+ * rmdir asks both questions at once: is anything under dir/, and is
+ * there an old-style "dir" object to delete with the marker (one more
+ * request, no more waiting).
+ */
+struct rmdir_probe {
+	struct s3_client *c;
+	const char *key;		/* "dir/" */
+	char *name;			/* "dir" */
+	bool found;
+	int list_err;
+	struct s3_result list_res;
+	struct s3_object obj;
+	int head_err;
+};
+
+static int rmdir_probe_fn(void *arg, size_t i, struct s3_result *res)
+{
+	struct rmdir_probe *p = arg;
+
+	if (i == 0)
+		p->list_err = has_keys_under(p->c, p->key, p->key, &p->found,
+					     &p->list_res);
+	else
+		p->head_err = s3_head(p->c, p->name, &p->obj, NULL);
+	return 0;	/* each keeps its own result */
+}
+
 int wops_rmdir(struct s3_client *c, const char *key, struct s3_result *res)
 {
-	bool found;
+	struct rmdir_probe p = { .c = c, .key = key };
 	int err;
 
 	if (!is_dir_key(key))
 		return -EINVAL;
-	err = has_keys_under(c, key, key, &found, res);
-	if (err)
-		return err;
-	if (found)
-		return refuse(-ENOTEMPTY, res);
-	err = wops_delete(c, key, res);
-	if (!err)
-		drop_old_dir_object(c, key);
+	p.name = strndup(key, strlen(key) - 1);
+	if (!p.name)
+		return -ENOMEM;
+	s3_parallel(2, 2, rmdir_probe_fn, &p, NULL);
+	err = p.list_err;
+	if (err) {
+		if (res)
+			*res = p.list_res;
+	} else if (p.found) {
+		err = refuse(-ENOTEMPTY, res);
+	} else {
+		err = wops_delete(c, key, res);
+		if (!err && !p.head_err && wops_is_old_dir_object(&p.obj) &&
+		    wops_delete(c, p.name, NULL))
+			log_warn("%s: cannot delete the old-style directory object", p.name);
+	}
+	s3_object_free(&p.obj);
+	free(p.name);
 	return err;
 }
 
@@ -392,12 +420,11 @@ static int copy_object(struct s3_client *c, const char *src, const char *dst,
 	int err;
 
 	if (headed && o->ctime_ns) {
-		meta = calloc(n + 1, sizeof(*meta));
-		if (!meta)
-			return -ENOMEM;
-		memcpy(meta, obj->meta, n * sizeof(*meta));
 		wops_format_time(o->ctime_ns, ctime, sizeof(ctime));
-		kv_set(meta, &n, "ctime", ctime);
+		err = meta_merge(obj, &(struct s3_kv){ (char *)"ctime", ctime }, 1,
+				 &meta, &n);
+		if (err)
+			return err;
 	}
 	if (obj->size <= copy_threshold(o)) {
 		if (meta || (obj->content_type && strcmp(type, obj->content_type))) {

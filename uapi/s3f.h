@@ -194,13 +194,15 @@ enum s3f_cmd {
 	/*
 	 * kernel -> helper upcall: remove directory KEY (ending in '/').
 	 * ERRNO ENOTEMPTY when any key other than the marker lies under it;
-	 * else the marker (if any) is deleted.
+	 * else the marker (if any) is deleted, and an old-style directory
+	 * object (KEY without the '/') too.
 	 */
 	S3F_CMD_RMDIR,
 	/*
 	 * kernel -> helper upcall: rename KEY to NEW_KEY.  Attrs: MOUNT, KEY,
 	 * NEW_KEY, TYPE, FLAGS (S3F_RENAME_NOREPLACE), ETAG (a file's
-	 * version, for x-amz-copy-source-if-match).  A file: CopyObject
+	 * version, for x-amz-copy-source-if-match), CTIME_NS (a file's: the
+	 * copy's x-amz-meta-ctime).  A file: CopyObject
 	 * (UploadPartCopy above 5 GiB) then DeleteObject; reply ETAG of the
 	 * copy.  A directory (keys ending in '/'): every key under KEY is
 	 * copied under NEW_KEY, then deleted; not atomic.  ERRNO EEXIST when
