@@ -641,6 +641,38 @@ static int commit_single(struct attempt *a, const char *base_etag, bool first,
 	return err;
 }
 
+enum own_commit {
+	OWN_NOT,	/* another writer's object, or none */
+	OWN_THIS,	/* this very commit, published by an attempt whose answer was lost */
+	OWN_EARLIER,	/* an earlier attempt of this writer since its base */
+	OWN_TORN,	/* this commit's tag on an object of another size */
+};
+
+static enum own_commit own_commit_landed(struct s3_client *c, const char *key,
+					 const struct commit_opts *o,
+					 uint64_t want_size,
+					 struct commit_result *out,
+					 char *etag, uint64_t *size);
+
+/*
+ * The Complete failed with NoSuchUpload: the upload is gone.  When an
+ * earlier attempt of this very request completed it and its answer was
+ * lost on the way, the object carries this commit's tag: a success
+ * (out->etag set), not a failure and not a conflict.
+ */
+static bool complete_landed(struct commit_ctx *x, const char *key, int err,
+			    const struct s3_result *res)
+{
+	char etag[S3_ETAG_MAX];
+	uint64_t size;
+
+	if (err != -ENOENT || strcmp(res->code, "NoSuchUpload") ||
+	    !x->o->own_commit_tag)
+		return false;
+	return own_commit_landed(x->c, key, x->o, x->src->size, x->out, etag,
+				 &size) == OWN_THIS;
+}
+
 static int commit_multipart(struct attempt *a, const char *base_etag,
 			    bool first, const struct s3_put_opts *put,
 			    struct s3_result *res)
@@ -684,6 +716,8 @@ static int commit_multipart(struct attempt *a, const char *base_etag,
 	}
 	err = s3_mpu_complete(x->c, a->key, upload_id, a->parts, a->nplan, put,
 			      x->out->etag, res);
+	if (complete_landed(x, a->key, err, res))
+		err = 0;
 	if (is_conflict(err, base_etag, res))
 		err = CONFLICT;
 	if (!err) {
@@ -741,12 +775,6 @@ void commit_result_free(struct commit_result *r)
 	r->key = NULL;
 }
 
-enum own_commit {
-	OWN_NOT,	/* another writer's object, or none */
-	OWN_THIS,	/* this very commit, published by an attempt whose answer was lost */
-	OWN_EARLIER,	/* an earlier attempt of this writer since its base */
-	OWN_TORN,	/* this commit's tag on an object of another size */
-};
 
 /*
  * Whose is the object at key?  Its tag (COMMIT_TAG_META) says: this

@@ -8,6 +8,7 @@
  * so the kernel's reason for a refusal reaches the log and the user.
  */
 #include <errno.h>
+#include <inttypes.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
@@ -20,6 +21,7 @@
 
 #include "genl.h"
 #include "log.h"
+#include "retry.h"
 
 /* Room for a burst of upcalls; forced past rmem_max (we are root). */
 #define S3F_NL_BUFSIZE	(4 << 20)
@@ -30,6 +32,8 @@ static struct nla_policy s3f_nl_policy[S3F_ATTR_MAX + 1] = {
 	[S3F_ATTR_REQ_ID]		= { .type = NLA_U64 },
 	[S3F_ATTR_ERRNO]		= { .type = NLA_U32 },
 	[S3F_ATTR_PENDING]		= { .type = NLA_U32 },
+	[S3F_ATTR_WAITING]		= { .type = NLA_U32 },
+	[S3F_ATTR_TIMEOUT_MS]		= { .type = NLA_U32 },
 	[S3F_ATTR_MOUNTS]		= { .type = NLA_U32 },
 	[S3F_ATTR_PING]			= { .type = NLA_FLAG },
 	[S3F_ATTR_PING_NS]		= { .type = NLA_U64 },
@@ -400,6 +404,16 @@ int s3f_nl_reply(struct s3f_nl *nl, uint64_t req_id, int error,
 {
 	int err;
 
+	/*
+	 * s3fd is stopping and aborted the job's requests: no answer, so
+	 * that the kernel sends the upcall again to the next helper.
+	 */
+	if (error && retry_stopping()) {
+		log_debug("upcall %" PRIu64 ": not answered (%s): stopping",
+			  req_id, strerror(-error));
+		nlmsg_free(msg);
+		return 0;
+	}
 	if (!msg)
 		msg = s3f_nl_msg(nl, S3F_CMD_REPLY);
 	if (!msg)
@@ -430,6 +444,8 @@ static int status_reply(struct nlattr **attrs, void *arg)
 		st->proto_version = nla_get_u32(attrs[S3F_ATTR_PROTO_VERSION]);
 	if (attrs[S3F_ATTR_PENDING])
 		st->pending = nla_get_u32(attrs[S3F_ATTR_PENDING]);
+	if (attrs[S3F_ATTR_WAITING])
+		st->waiting = nla_get_u32(attrs[S3F_ATTR_WAITING]);
 	if (attrs[S3F_ATTR_MOUNTS])
 		st->mounts = nla_get_u32(attrs[S3F_ATTR_MOUNTS]);
 	if (attrs[S3F_ATTR_PING_NS]) {

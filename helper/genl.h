@@ -90,6 +90,7 @@ struct s3f_status {
 	uint32_t helper_pid;
 	uint32_t proto_version;
 	uint32_t pending;
+	uint32_t waiting;	/* upcalls waiting for a helper to come back */
 	uint32_t mounts;
 	bool has_ping;
 	uint64_t ping_ns;

@@ -3,10 +3,17 @@
  * S3 engine transport: URLs, SigV4 headers, curl, retries, errno.
  *
  * Thread safety: a struct s3_client is shared by all threads.  Its
- * configuration and credentials are written once in s3_client_new() and
- * only read afterwards.  The curl share object (connection cache and DNS
- * cache) is guarded by one mutex per curl lock class; the pool of idle
- * easy handles by pool_lock; the statistics are atomics.
+ * configuration is written once in s3_client_new() and only read
+ * afterwards; the credentials are replaced by s3_client_reload_creds()
+ * under creds_lock.  Connections: libcurl does not support sharing its
+ * connection cache between threads that run transfers at the same time
+ * (CURLSHOPT_SHARE, CURL_LOCK_DATA_CONNECT), so each easy handle keeps
+ * its own connections, and an easy handle is used by one thread at a
+ * time: a worker takes one from the pool of idle handles (pool_lock)
+ * for a request and gives it back with its connections still open.
+ * Only the DNS cache and TLS sessions are shared, through the share
+ * object, whose lock classes have a mutex each.  The statistics are
+ * atomics.  When to retry is retry.c's decision.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -20,10 +27,13 @@
 
 #include <curl/curl.h>
 
+#include "creds.h"
 #include "http.h"
 #include "log.h"
+#include "retry.h"
 
 #define HTTP_POOL_MAX		64
+#define HTTP_HANDLE_CONNECTS	4	/* idle connections one easy handle keeps */
 #define HTTP_ERROR_BODY_MAX	(64 * 1024)
 
 struct s3_client {
@@ -35,12 +45,15 @@ struct s3_client {
 	char *bucket;
 	char *ca_file;
 	enum s3_addressing addressing;
+	char *profile;			/* where the credentials come from, or NULL */
+	pthread_rwlock_t creds_lock;	/* guards creds */
 	struct s3_creds creds;
 	int max_retries;
 	long connect_timeout_ms;
 	long low_speed_time_s;
 	long retry_base_ms;
 	long retry_cap_ms;
+	long attempt_timeout_ms;	/* 0: none */
 
 	CURLSH *share;
 	pthread_mutex_t share_locks[CURL_LOCK_DATA_LAST];
@@ -188,6 +201,11 @@ int s3_client_new(const struct s3_config *cfg, const struct s3_creds *creds,
 	if (!c)
 		return -ENOMEM;
 	c->addressing = cfg->addressing;
+	pthread_rwlock_init(&c->creds_lock, NULL);
+	if (cfg->profile && !(c->profile = strdup(cfg->profile))) {
+		free(c);
+		return -ENOMEM;
+	}
 	c->bucket = strdup(cfg->bucket);
 	c->region = strdup(cfg->region);
 	if (cfg->ca_file)
@@ -206,6 +224,7 @@ int s3_client_new(const struct s3_config *cfg, const struct s3_creds *creds,
 	c->low_speed_time_s = cfg->low_speed_time_s > 0 ? cfg->low_speed_time_s : 30;
 	c->retry_base_ms = cfg->retry_base_ms > 0 ? cfg->retry_base_ms : 100;
 	c->retry_cap_ms = cfg->retry_cap_ms > 0 ? cfg->retry_cap_ms : 5000;
+	c->attempt_timeout_ms = cfg->attempt_timeout_ms > 0 ? cfg->attempt_timeout_ms : 0;
 
 	for (i = 0; i < CURL_LOCK_DATA_LAST; i++)
 		pthread_mutex_init(&c->share_locks[i], NULL);
@@ -217,7 +236,6 @@ int s3_client_new(const struct s3_config *cfg, const struct s3_creds *creds,
 	curl_share_setopt(c->share, CURLSHOPT_LOCKFUNC, share_lock);
 	curl_share_setopt(c->share, CURLSHOPT_UNLOCKFUNC, share_unlock);
 	curl_share_setopt(c->share, CURLSHOPT_USERDATA, c);
-	curl_share_setopt(c->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_CONNECT);
 	curl_share_setopt(c->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
 	curl_share_setopt(c->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION);
 
@@ -245,8 +263,26 @@ void s3_client_free(struct s3_client *c)
 	free(c->region);
 	free(c->bucket);
 	free(c->ca_file);
+	free(c->profile);
 	s3_creds_free(&c->creds);
+	pthread_rwlock_destroy(&c->creds_lock);
 	free(c);
+}
+
+int s3_client_reload_creds(struct s3_client *c, char *errbuf, size_t errlen)
+{
+	struct s3_creds fresh, old;
+	int err;
+
+	err = s3_creds_load(c->profile, &fresh, errbuf, errlen);
+	if (err)
+		return err;
+	pthread_rwlock_wrlock(&c->creds_lock);
+	old = c->creds;
+	c->creds = fresh;
+	pthread_rwlock_unlock(&c->creds_lock);
+	s3_creds_free(&old);
+	return 0;
 }
 
 const char *s3_client_bucket(const struct s3_client *c)
@@ -619,8 +655,6 @@ static int sign_request(struct s3_client *c, const struct http_request *req,
 			const char *path, struct curl_slist **list)
 {
 	struct sigv4_signer signer = {
-		.access_key = c->creds.access_key,
-		.secret_key = c->creds.secret_key,
 		.region = c->region,
 		.service = "s3",
 	};
@@ -649,6 +683,9 @@ static int sign_request(struct s3_client *c, const struct http_request *req,
 	hdrs = calloc(req->nheaders + 4, sizeof(*hdrs));
 	if (!hdrs)
 		return -ENOMEM;
+	pthread_rwlock_rdlock(&c->creds_lock);
+	signer.access_key = c->creds.access_key;
+	signer.secret_key = c->creds.secret_key;
 	hdrs[n++] = (struct sigv4_kv){ "host", c->host };
 	hdrs[n++] = (struct sigv4_kv){ "x-amz-date", date };
 	hdrs[n++] = (struct sigv4_kv){ "x-amz-content-sha256", payload_hash };
@@ -684,6 +721,7 @@ static int sign_request(struct s3_client *c, const struct http_request *req,
 		err = -ENOMEM;
 	sigv4_result_free(&sres);
 out_free_hdrs:
+	pthread_rwlock_unlock(&c->creds_lock);
 	free(hdrs);
 	return err;
 }
@@ -700,6 +738,7 @@ static const char *curl_code_name(CURLcode rc)
 	case CURLE_PARTIAL_FILE:	return "PartialBody";
 	case CURLE_PEER_FAILED_VERIFICATION: return "CertificateRejected";
 	case CURLE_SSL_CONNECT_ERROR:	return "TLSHandshakeFailed";
+	case CURLE_ABORTED_BY_CALLBACK:	return "Cancelled";
 	default:			return "TransportError";
 	}
 }
@@ -718,6 +757,8 @@ static int curl_errno(CURLcode rc)
 	case CURLE_SSL_CACERT_BADFILE:		return -EPROTO;
 	case CURLE_OUT_OF_MEMORY:		return -ENOMEM;
 	case CURLE_URL_MALFORMAT:		return -EINVAL;
+	case CURLE_ABORTED_BY_CALLBACK:
+		return retry_should_stop() ?: -ECANCELED;
 	default:				return -ECONNRESET;
 	}
 }
@@ -775,18 +816,6 @@ int http_errno_for(long status, const char *code)
 	}
 }
 
-static bool status_transient(long status, const char *code)
-{
-	if (status >= 500 || status == 429)
-		return true;
-	if (status == 400 && code && !strcmp(code, "RequestTimeout"))
-		return true;
-	/* the body does not match its Content-MD5 or checksum: damaged in transit */
-	if (status == 400 && code && !strcmp(code, "BadDigest"))
-		return true;
-	return false;
-}
-
 static void fill_error(struct s3_result *res, struct http_response *resp)
 {
 	struct s3_error_info info;
@@ -816,22 +845,6 @@ static void fill_error(struct s3_result *res, struct http_response *resp)
 	snprintf(res->code, sizeof(res->code), "%s", dflt);
 }
 
-static void backoff(struct s3_client *c, int attempt, unsigned int *seed)
-{
-	long cap = c->retry_base_ms << (attempt < 16 ? attempt : 16);
-	long ms;
-	struct timespec ts;
-
-	if (cap > c->retry_cap_ms || cap <= 0)
-		cap = c->retry_cap_ms;
-	/* "equal jitter": at least half the step, at most the whole step */
-	ms = cap / 2 + rand_r(seed) % (cap / 2 + 1);
-	ts.tv_sec = ms / 1000;
-	ts.tv_nsec = (ms % 1000) * 1000000L;
-	while (nanosleep(&ts, &ts) && errno == EINTR)
-		;
-}
-
 static void reset_sink(struct http_sink *s, off_t fd_start)
 {
 	if (!s)
@@ -848,11 +861,19 @@ static void reset_sink(struct http_sink *s, off_t fd_start)
 	s->fd_written = 0;
 }
 
+/* curl asks about once a second: stop when the job is gone or s3fd stops */
+static int xfer_progress(void *userp, curl_off_t dltotal, curl_off_t dlnow,
+			 curl_off_t ultotal, curl_off_t ulnow)
+{
+	return retry_should_stop() ? 1 : 0;
+}
+
 static int perform_once(struct s3_client *c, CURL *h,
 			const struct http_request *req, const char *url,
 			struct http_attempt *a, CURLcode *rc)
 {
 	struct curl_slist *hdrs = NULL;
+	long left_ms;
 	char *path;
 	int err;
 
@@ -869,13 +890,16 @@ static int perform_once(struct s3_client *c, CURL *h,
 	curl_easy_setopt(h, CURLOPT_PATH_AS_IS, 1L);	/* keys may hold "..", "//" */
 	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(h, CURLOPT_SHARE, c->share);
-	/*
-	 * Idle connections the shared cache keeps.  curl's default (5)
-	 * closed most of the workers' connections after every burst of
-	 * parallel requests: a new TCP connection (and TLS handshake) per
-	 * request under load.
-	 */
-	curl_easy_setopt(h, CURLOPT_MAXCONNECTS, (long)HTTP_POOL_MAX);
+	/* this handle's own connections (see the top of this file) */
+	curl_easy_setopt(h, CURLOPT_MAXCONNECTS, (long)HTTP_HANDLE_CONNECTS);
+	curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
+	curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, xfer_progress);
+	/* an attempt ends at the job's deadline, and at the client's bound */
+	left_ms = retry_time_left_ms();
+	if (c->attempt_timeout_ms && (left_ms < 0 || left_ms > c->attempt_timeout_ms))
+		left_ms = c->attempt_timeout_ms;
+	if (left_ms >= 0)
+		curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, left_ms > 0 ? left_ms : 1L);
 	curl_easy_setopt(h, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
 	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
 	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, c->connect_timeout_ms);
@@ -934,8 +958,10 @@ int http_do(struct s3_client *c, const struct http_request *req,
 	unsigned int seed;
 	char *query, *wire_path, *url = NULL, *path;
 	off_t fd_start = 0;
+	enum retry_class cls = RETRY_TRANSIENT;
 	CURLcode rc = CURLE_OK;
-	int attempt, err;
+	bool reloaded = false;
+	int attempt, err, stop;
 	CURL *h;
 
 	if (!res)
@@ -964,9 +990,30 @@ int http_do(struct s3_client *c, const struct http_request *req,
 	for (attempt = 0;; attempt++) {
 		if (attempt) {
 			__atomic_fetch_add(&c->stats.retries, 1, __ATOMIC_RELAXED);
-			backoff(c, attempt - 1, &seed);
+			/* past the deadline, or stopped: the last failure stands */
+			if (retry_backoff(attempt, cls, c->retry_base_ms,
+					  c->retry_cap_ms, &seed))
+				break;
 			http_response_free(resp);
 			reset_sink(req->sink, fd_start);
+			/* what went to a pipe cannot be taken back: no retry */
+			if (req->sink && req->sink->error) {
+				err = req->sink->error;
+				snprintf(res->code, sizeof(res->code), "LocalIOError");
+				snprintf(res->message, sizeof(res->message),
+					 "cannot rewind the output to try again: %s",
+					 strerror(-err));
+				break;
+			}
+		}
+		stop = retry_should_stop();
+		if (stop) {
+			err = stop;
+			res->http_status = 0;
+			snprintf(res->code, sizeof(res->code), "%s",
+				 stop == -ETIMEDOUT ? "DeadlinePassed" : "Cancelled");
+			res->message[0] = '\0';
+			break;
 		}
 		memset(&a, 0, sizeof(a));
 		a.c = c;
@@ -991,7 +1038,8 @@ int http_do(struct s3_client *c, const struct http_request *req,
 			snprintf(res->code, sizeof(res->code), "%s", curl_code_name(rc));
 			snprintf(res->message, sizeof(res->message), "%s",
 				 curl_easy_strerror(rc));
-			if (curl_transient(rc) && attempt < c->max_retries) {
+			cls = curl_transient(rc) ? RETRY_TRANSIENT : RETRY_NEVER;
+			if (cls != RETRY_NEVER && attempt < c->max_retries) {
 				log_debug("s3: %s %s: %s, retrying", req->method,
 					  req->key ? req->key : "/", res->message);
 				continue;
@@ -1007,8 +1055,35 @@ int http_do(struct s3_client *c, const struct http_request *req,
 		}
 		fill_error(res, resp);
 		err = http_errno_for(resp->status, res->code);
-		if (status_transient(resp->status, res->code) &&
-		    attempt < c->max_retries) {
+		cls = retry_classify_status(resp->status, res->code);
+		/*
+		 * A HEAD's answer has no body, so no error code: a 400 or
+		 * 403 there may be expired credentials as well.
+		 */
+		if (req->head && (resp->status == 400 || resp->status == 403))
+			cls = RETRY_CREDENTIALS;
+		if (cls == RETRY_CREDENTIALS) {
+			char why[256];
+
+			/*
+			 * Reload once and send the request again; after that
+			 * it is one more transient failure (within the budget).
+			 */
+			if (attempt >= c->max_retries)
+				break;
+			cls = RETRY_TRANSIENT;
+			if (reloaded)
+				continue;
+			reloaded = true;
+			if (s3_client_reload_creds(c, why, sizeof(why))) {
+				log_warn("s3: %s: reloading credentials failed: %s",
+					 res->code, why);
+				break;
+			}
+			log_info("s3: %s: credentials reloaded", res->code);
+			continue;
+		}
+		if (cls != RETRY_NEVER && attempt < c->max_retries) {
 			log_debug("s3: %s %s: %ld %s, retrying", req->method,
 				  req->key ? req->key : "/", resp->status, res->code);
 			continue;

@@ -129,8 +129,10 @@ static void entry_free(struct mount_entry *me)
 }
 
 /*
- * Build a client for mp.  fast: for the mount probe (fail within a few
- * seconds on a dead endpoint).
+ * Build a client for mp.  fast: for the mount probe: no attempt may take
+ * more than a few seconds, so that one stalled request leaves time for
+ * the next within the mount's deadline (the kernel's mount_timeout, the
+ * MOUNT job's deadline); a dead endpoint fails within seconds.
  */
 static int make_client(const struct mount_params *mp, bool fast,
 		       struct s3_client **client, char **endpoint,
@@ -161,13 +163,16 @@ static int make_client(const struct mount_params *mp, bool fast,
 	cfg.endpoint = *endpoint;
 	cfg.region = region;
 	cfg.bucket = mp->bucket;
+	cfg.profile = profile;
 	cfg.addressing = mp->addressing == S3F_ADDRESSING_VIRTUAL ?
 			 S3_ADDR_VIRTUAL : S3_ADDR_PATH;
 	if (fast) {
-		cfg.max_retries = 1;
+		cfg.max_retries = 4;
 		cfg.connect_timeout_ms = 2000;
 		cfg.low_speed_time_s = 5;
+		cfg.attempt_timeout_ms = 5000;
 		cfg.retry_base_ms = 200;
+		cfg.retry_cap_ms = 1000;
 	}
 	err = s3_client_new(&cfg, &creds, client, errbuf, errlen);
 	if (!err && creds_source)
@@ -263,6 +268,69 @@ const char *mount_creds_source(struct mount_entry *me)
 	return me->creds_source;
 }
 
+/*
+ * What each server honours, by endpoint and bucket: probed once per s3fd,
+ * not once per mount (hundreds of nodes mounting at boot would each write
+ * and delete probe objects), or stated by the admin (s3fd --conditions).
+ * A failed probe is not remembered: the next mount tries again.
+ */
+struct conditions_known {
+	struct conditions_known *next;
+	char *endpoint;
+	char *bucket;
+	struct commit_conditions cond;
+};
+
+static pthread_mutex_t conditions_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct conditions_known *conditions_head;	/* guarded by conditions_lock */
+static bool conditions_stated;			/* set before the workers start */
+static struct commit_conditions conditions_stated_as;
+
+void mounts_state_conditions(const struct commit_conditions *cond)
+{
+	conditions_stated = true;
+	conditions_stated_as = *cond;
+}
+
+static bool conditions_lookup(const char *endpoint, const char *bucket,
+			      struct commit_conditions *out)
+{
+	struct conditions_known *k;
+	bool found = false;
+
+	pthread_mutex_lock(&conditions_lock);
+	for (k = conditions_head; k && !found; k = k->next) {
+		if (!strcmp(k->endpoint, endpoint) && !strcmp(k->bucket, bucket)) {
+			*out = k->cond;
+			found = true;
+		}
+	}
+	pthread_mutex_unlock(&conditions_lock);
+	return found;
+}
+
+static void conditions_remember(const char *endpoint, const char *bucket,
+				const struct commit_conditions *cond)
+{
+	struct conditions_known *k = calloc(1, sizeof(*k));
+
+	if (!k)
+		return;
+	k->endpoint = strdup(endpoint);
+	k->bucket = strdup(bucket);
+	if (!k->endpoint || !k->bucket) {
+		free(k->endpoint);
+		free(k->bucket);
+		free(k);
+		return;
+	}
+	k->cond = *cond;
+	pthread_mutex_lock(&conditions_lock);
+	k->next = conditions_head;
+	conditions_head = k;
+	pthread_mutex_unlock(&conditions_lock);
+}
+
 void mount_conditions(struct mount_entry *me, struct commit_conditions *out)
 {
 	char *key;
@@ -271,11 +339,22 @@ void mount_conditions(struct mount_entry *me, struct commit_conditions *out)
 	pthread_mutex_lock(&me->probe_lock);
 	if (me->probed)
 		goto out;
+	if (conditions_stated) {
+		me->conditions = conditions_stated_as;
+		me->probed = true;
+		goto out;
+	}
+	if (conditions_lookup(me->endpoint, me->params.bucket, &me->conditions)) {
+		me->probed = true;
+		goto out;
+	}
 	if (asprintf(&key, "%s.s3f-probe", me->params.prefix) >= 0) {
 		err = commit_probe_conditions(me->client, key, &me->conditions);
 		free(key);
 	}
 	me->probed = true;
+	if (!err)
+		conditions_remember(me->endpoint, me->params.bucket, &me->conditions);
 	if (err) {
 		memset(&me->conditions, 0, sizeof(me->conditions));
 		log_warn("mount %u: cannot probe conditional writes (%s): checking with HEAD before each write",
@@ -361,9 +440,27 @@ void mounts_forget(uint32_t id)
 	pthread_mutex_unlock(&mounts_lock);
 }
 
+void mounts_reload_creds(void)
+{
+	struct mount_entry *me;
+	char errbuf[256];
+
+	pthread_mutex_lock(&mounts_lock);
+	for (me = mounts_head; me; me = me->next) {
+		if (s3_client_reload_creds(me->client, errbuf, sizeof(errbuf)))
+			log_warn("mount %u: reloading credentials failed, keeping the old ones: %s",
+				 me->params.id, errbuf);
+		else
+			log_info("mount %u: credentials reloaded", me->params.id);
+	}
+	pthread_mutex_unlock(&mounts_lock);
+}
+
 void mounts_cleanup(void)
 {
 	struct mount_entry *me;
+
+	struct conditions_known *k;
 
 	pthread_mutex_lock(&mounts_lock);
 	while ((me = mounts_head)) {
@@ -372,4 +469,12 @@ void mounts_cleanup(void)
 			entry_free(me);
 	}
 	pthread_mutex_unlock(&mounts_lock);
+	pthread_mutex_lock(&conditions_lock);
+	while ((k = conditions_head)) {
+		conditions_head = k->next;
+		free(k->endpoint);
+		free(k->bucket);
+		free(k);
+	}
+	pthread_mutex_unlock(&conditions_lock);
 }

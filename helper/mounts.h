@@ -46,14 +46,17 @@ const char *mount_endpoint(struct mount_entry *me);
 const char *mount_creds_source(struct mount_entry *me);
 
 /*
- * Which conditional writes the mount's server honours: probed once per
- * entry (commit_probe_conditions() on PREFIX.s3f-probe), on the RW
- * MOUNT or lazily by the first write that needs it; callers racing for
+ * Which conditional writes the mount's server honours: stated by the
+ * admin (mounts_state_conditions), known from another mount of the same
+ * endpoint and bucket, or probed (commit_probe_conditions() on
+ * PREFIX.s3f-probe) by the first write that needs it; callers racing for
  * it wait for the one probe.  A probe that fails (permissions, ...)
  * counts as "nothing honoured": HEAD checks.
  */
 void mount_conditions(struct mount_entry *me, struct commit_conditions *out);
 
+/* s3fd --conditions: the answer, instead of probing (before workers start). */
+void mounts_state_conditions(const struct commit_conditions *cond);
 /*
  * Check that the mount can work: the bucket exists, the credentials are
  * accepted, the endpoint answers.  Fails fast (short timeouts, one
@@ -63,6 +66,8 @@ int mounts_probe(const struct mount_params *mp, char *errbuf, size_t errlen);
 
 /* UMOUNT: forget the client of mount id. */
 void mounts_forget(uint32_t id);
+/* SIGHUP: every mount's client loads its credentials again. */
+void mounts_reload_creds(void);
 void mounts_cleanup(void);
 
 #endif /* S3F_HELPER_MOUNTS_H */

@@ -24,6 +24,7 @@
 #include "bufbudget.h"
 #include "log.h"
 #include "ops.h"
+#include "retry.h"
 #include "xattrs.h"
 #include "s3.h"
 #include "staging.h"
@@ -47,6 +48,10 @@ struct job *job_parse(struct s3f_nl *nl, uint8_t cmd, struct nlattr **attrs)
 		return NULL;
 	job->cmd = cmd;
 	job->id = nla_get_u64(attrs[S3F_ATTR_REQ_ID]);
+	/* the kernel stops waiting then: so do we (retry.h) */
+	if (attrs[S3F_ATTR_TIMEOUT_MS] && nla_get_u32(attrs[S3F_ATTR_TIMEOUT_MS]))
+		job->deadline_ns = retry_now_ns() +
+				   nla_get_u32(attrs[S3F_ATTR_TIMEOUT_MS]) * 1000000ULL;
 	if (mount_params_parse(attrs[S3F_ATTR_MOUNT], &job->mp))
 		goto out_bad;
 	job->key = attr_dup(attrs[S3F_ATTR_KEY]);
@@ -247,24 +252,22 @@ static int put_entry(struct nl_msg *msg, const char *name, size_t len,
 /* ---- MOUNT ---- */
 
 /*
- * A read-write mount: find out now which conditional writes the server
- * honours (cached in the mount entry for COMMIT and SYMLINK).  Never
- * fails the mount: without an answer, writes check with HEAD.
+ * A read-write mount: make its client now, so that credentials problems
+ * show at mount time.  Which conditional writes the server honours is
+ * found out by the first write that needs it (mount_conditions): a
+ * mount writes nothing to the bucket.
  */
-static void mount_probe_writes(struct job *job)
+static void mount_prepare_writes(struct job *job)
 {
-	struct commit_conditions cond;
 	struct mount_entry *me;
 	char errbuf[512];
 	int err;
 
 	me = mounts_get(&job->mp, errbuf, sizeof(errbuf), &err);
 	if (!me) {
-		log_warn("mount %u: cannot probe conditional writes: %s",
-			 job->mp.id, errbuf);
+		log_warn("mount %u: %s", job->mp.id, errbuf);
 		return;
 	}
-	mount_conditions(me, &cond);
 	mounts_put(me);
 	if (job->mp.staging[0]) {
 		err = staging_mkdir(job->mp.staging);
@@ -289,7 +292,7 @@ static void op_mount(struct s3f_nl *nl, struct job *job)
 			 job->mp.bucket, job->mp.prefix,
 			 job->mp.rw ? ", read-write" : "");
 	if (!err && job->mp.rw)
-		mount_probe_writes(job);
+		mount_prepare_writes(job);
 	msg = s3f_nl_msg(nl, S3F_CMD_REPLY);
 	if (msg && err && nla_put_string(msg, S3F_ATTR_ERRMSG, errbuf)) {
 		nlmsg_free(msg);

@@ -20,6 +20,7 @@ struct job {
 	struct job *next;		/* work queue link */
 	struct job **prev_running, *next_running;	/* while a worker runs it */
 	int cancel;			/* the kernel sent CANCEL (atomic) */
+	uint64_t deadline_ns;		/* CLOCK_MONOTONIC; 0: until CANCEL */
 	uint8_t cmd;
 	uint64_t id;
 	struct mount_params mp;

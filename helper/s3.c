@@ -16,6 +16,7 @@
 
 #include "http.h"
 #include "log.h"
+#include "retry.h"
 
 #define S3_XML_MAX	(16 << 20)	/* largest XML answer we accept */
 
@@ -198,7 +199,9 @@ static void free_names(char **names, size_t n)
 /*
  * A 412 on If-Match may be RGW's quirk (it compares the quoted form
  * literally): if the object's ETag does equal ours, the condition held,
- * so switch to unquoted ETags and let the caller try again once.
+ * so switch to unquoted ETags and let the caller try again once.  Not
+ * skipped when the switch is already made: another thread may have made
+ * it while this request was on its way, quoted.
  */
 static bool if_match_quirk(struct s3_client *c, const char *key,
 			   const struct s3_put_opts *opts, int err)
@@ -206,7 +209,7 @@ static bool if_match_quirk(struct s3_client *c, const char *key,
 	struct s3_object cur;
 	bool same;
 
-	if (err != -ESTALE || !opts || !opts->if_match || http_etag_unquoted(c))
+	if (err != -ESTALE || !opts || !opts->if_match)
 		return false;
 	if (s3_head(c, key, &cur, NULL))
 		return false;
@@ -318,6 +321,15 @@ static char *copy_source(struct s3_client *c, const char *src_key)
 	return src;
 }
 
+/*
+ * A Complete or a copy that answered 200 with an <Error> did nothing: it
+ * is sent again when the error is transient (retry.h), at most this
+ * often more.  Sending a Complete again is safe: should the first have
+ * completed after all, the next one answers NoSuchUpload, which the
+ * commit engine resolves by the object's commit tag.
+ */
+#define S3_ERROR_BODY_RETRIES	3
+
 /* A copy answered 200 whose body is an <Error>: report it like any error. */
 static int copy_result(struct http_sink *sink, char etag[S3_ETAG_MAX],
 		       struct s3_result *res)
@@ -348,9 +360,10 @@ int s3_copy(struct s3_client *c, const char *src_key, const char *dst_key,
 	struct sigv4_kv extra[3];
 	struct http_response resp;
 	struct s3_result local;
+	unsigned int seed = (unsigned int)(uintptr_t)&sink;
 	size_t nextra = 0;
+	int err, retries = 0;
 	char *src;
-	int err;
 
 	if (!res)
 		res = &local;
@@ -366,11 +379,26 @@ int s3_copy(struct s3_client *c, const char *src_key, const char *dst_key,
 		extra[nextra++] = (struct sigv4_kv){ "x-amz-copy-source-if-match",
 						     match };
 	}
-	err = do_write(c, "PUT", dst_key, NULL, 0, extra, nextra, &empty, opts,
-		       &sink, &resp, res);
-	/* a copy can fail after its 200: the body then holds an <Error> */
-	if (!err)
-		err = copy_result(&sink, resp.obj.etag, res);
+	for (;;) {
+		err = do_write(c, "PUT", dst_key, NULL, 0, extra, nextra, &empty,
+			       opts, &sink, &resp, res);
+		/* a copy can fail after its 200: the body then holds an <Error> */
+		if (!err)
+			err = copy_result(&sink, resp.obj.etag, res);
+		/* ... and did nothing: a transient one is tried again */
+		if (err != -EIO || res->http_status < 200 || res->http_status >= 300 ||
+		    retry_classify_error_body(res->code) == RETRY_NEVER ||
+		    retries++ >= S3_ERROR_BODY_RETRIES)
+			break;
+		log_info("COPY %s: 200 with %s: sending it again", dst_key, res->code);
+		http_response_free(&resp);
+		free(sink.data);
+		sink = (struct http_sink){ .max = S3_XML_MAX };
+		if (retry_backoff(retries, RETRY_TRANSIENT, 200, 2000, &seed)) {
+			memset(&resp, 0, sizeof(resp));
+			break;
+		}
+	}
 	if (!err && etag)
 		memcpy(etag, resp.obj.etag, S3_ETAG_MAX);
 	if (err)
@@ -424,10 +452,62 @@ int s3_list(struct s3_client *c, const char *prefix, const char *delimiter,
 	return err;
 }
 
+int s3_mpu_list(struct s3_client *c, const char *prefix, struct s3_upload **out,
+		size_t *n, struct s3_result *res)
+{
+	struct http_sink sink = { .max = S3_XML_MAX };
+	struct http_request req = { .method = "GET", .sink = &sink };
+	struct sigv4_kv q[2] = { { "prefix", prefix }, { "uploads", "" } };
+	struct http_response resp;
+	int err;
+
+	req.query = q;
+	req.nquery = 2;
+	err = http_do(c, &req, &resp, res);
+	if (!err)
+		err = s3_xml_parse_uploads(sink.data, sink.len, out, n);
+	if (err)
+		log_failure("LIST-MULTIPART", prefix, err, res);
+	http_response_free(&resp);
+	free(sink.data);
+	return err;
+}
+
+/*
+ * CreateMultipartUpload was sent more than once (an answer was lost): the
+ * server may hold uploads of key that nobody knows the id of.  Abort those
+ * it initiated between our first attempt and our upload (by its clock:
+ * at most elapsed_s + 1 before ours); nothing else can know their ids.
+ */
+static void mpu_abort_lost(struct s3_client *c, const char *key,
+			   const char *ours, long elapsed_s)
+{
+	struct s3_upload *u;
+	struct timespec mine = { 0 };
+	size_t n, i;
+
+	if (s3_mpu_list(c, key, &u, &n, NULL))
+		return;
+	for (i = 0; i < n; i++)
+		if (!strcmp(u[i].upload_id, ours))
+			mine = u[i].initiated;
+	for (i = 0; mine.tv_sec && i < n; i++) {
+		if (strcmp(u[i].key, key) || !strcmp(u[i].upload_id, ours) ||
+		    u[i].initiated.tv_sec > mine.tv_sec ||
+		    u[i].initiated.tv_sec < mine.tv_sec - elapsed_s - 1)
+			continue;
+		if (!s3_mpu_abort(c, key, u[i].upload_id, NULL))
+			log_info("CREATE-MULTIPART %s: aborted upload %s, whose answer was lost",
+				 key, u[i].upload_id);
+	}
+	s3_uploads_free(u, n);
+}
+
 int s3_mpu_create(struct s3_client *c, const char *key,
 		  const struct s3_put_opts *opts, char **upload_id,
 		  struct s3_result *res)
 {
+	time_t started = time(NULL);
 	struct http_sink sink = { .max = S3_XML_MAX };
 	struct sigv4_kv q = { "uploads", "" };
 	struct s3_body empty = { .fd = -1 };
@@ -451,6 +531,8 @@ int s3_mpu_create(struct s3_client *c, const char *key,
 		err = s3_xml_parse_initiate(sink.data, sink.len, upload_id);
 	if (err)
 		log_failure("CREATE-MULTIPART", key, err, res);
+	else if (res->attempts > 1)
+		mpu_abort_lost(c, key, *upload_id, (long)(time(NULL) - started));
 	http_response_free(&resp);
 	free(sink.data);
 	return err;
@@ -545,38 +627,24 @@ static int complete_etag(struct s3_client *c, const char *key,
 	return err;
 }
 
-int s3_mpu_complete(struct s3_client *c, const char *key, const char *upload_id,
-		    const struct s3_part *parts, size_t nparts,
-		    const struct s3_put_opts *opts, char etag[S3_ETAG_MAX],
-		    struct s3_result *res)
+/* One CompleteMultipartUpload request, with its 200-with-<Error> answer. */
+static int mpu_complete_once(struct s3_client *c, const char *key,
+			     const struct sigv4_kv *q, struct s3_body *body,
+			     const struct s3_put_opts *cond, char etag[S3_ETAG_MAX],
+			     struct s3_result *res)
 {
 	struct http_sink sink = { .max = S3_XML_MAX };
-	struct sigv4_kv q = { "uploadId", upload_id };
-	struct s3_put_opts cond = { 0 };
 	struct s3_error_info einfo;
 	struct http_response resp;
-	struct s3_result local;
-	struct s3_body body;
-	char *xml;
 	int err;
 
-	if (!res)
-		res = &local;
-	xml = s3_xml_build_complete(parts, nparts);
-	if (!xml)
-		return errno ? -errno : -ENOMEM;	/* EINVAL: bad part list */
-	body = (struct s3_body){ .buf = xml, .fd = -1, .len = strlen(xml) };
-	if (opts) {
-		cond.if_match = opts->if_match;
-		cond.if_none_match = opts->if_none_match;
-	}
-	err = do_write(c, "POST", key, &q, 1, NULL, 0, &body, &cond, &sink,
+	err = do_write(c, "POST", key, q, 1, NULL, 0, body, cond, &sink,
 		       &resp, res);
-	if (if_match_quirk(c, key, &cond, err)) {
+	if (if_match_quirk(c, key, cond, err)) {
 		http_response_free(&resp);
 		free(sink.data);
 		sink = (struct http_sink){ .max = S3_XML_MAX };
-		err = do_write(c, "POST", key, &q, 1, NULL, 0, &body, &cond,
+		err = do_write(c, "POST", key, q, 1, NULL, 0, body, cond,
 			       &sink, &resp, res);
 	}
 	if (!err) {
@@ -588,16 +656,55 @@ int s3_mpu_complete(struct s3_client *c, const char *key, const char *upload_id,
 				 einfo.code ? einfo.code : "InternalError");
 			snprintf(res->message, sizeof(res->message), "%s",
 				 einfo.message ? einfo.message : "");
-			err = -EIO;
 		}
 		s3_error_info_free(&einfo);
+	}
+	http_response_free(&resp);
+	free(sink.data);
+	return err;
+}
+
+int s3_mpu_complete(struct s3_client *c, const char *key, const char *upload_id,
+		    const struct s3_part *parts, size_t nparts,
+		    const struct s3_put_opts *opts, char etag[S3_ETAG_MAX],
+		    struct s3_result *res)
+{
+	struct sigv4_kv q = { "uploadId", upload_id };
+	struct s3_put_opts cond = { 0 };
+	unsigned int seed = (unsigned int)(uintptr_t)&q;
+	struct s3_result local;
+	struct s3_body body;
+	enum retry_class cls;
+	int err, retries = 0;
+	char *xml;
+
+	if (!res)
+		res = &local;
+	xml = s3_xml_build_complete(parts, nparts);
+	if (!xml)
+		return errno ? -errno : -ENOMEM;	/* EINVAL: bad part list */
+	body = (struct s3_body){ .buf = xml, .fd = -1, .len = strlen(xml) };
+	if (opts) {
+		cond.if_match = opts->if_match;
+		cond.if_none_match = opts->if_none_match;
+	}
+	for (;;) {
+		err = mpu_complete_once(c, key, &q, &body, &cond, etag, res);
+		if (err != -EREMOTEIO)
+			break;
+		err = -EIO;
+		cls = retry_classify_error_body(res->code);
+		if (cls == RETRY_NEVER || retries++ >= S3_ERROR_BODY_RETRIES)
+			break;
+		log_info("COMPLETE-MULTIPART %s: 200 with %s: sending it again",
+			 key, res->code);
+		if (retry_backoff(retries, cls, 200, 2000, &seed))
+			break;
 	}
 	if (!err && etag && !etag[0])
 		err = complete_etag(c, key, etag);
 	if (err)
 		log_failure("COMPLETE-MULTIPART", key, err, res);
-	http_response_free(&resp);
-	free(sink.data);
 	free(xml);
 	return err;
 }

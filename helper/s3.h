@@ -63,7 +63,9 @@ struct s3_config {
 	long low_speed_time_s;		/* abort a transfer stalled this long; 0 = default (30) */
 	long retry_base_ms;		/* first backoff; 0 = default (100) */
 	long retry_cap_ms;		/* backoff cap; 0 = default (5000) */
+	long attempt_timeout_ms;	/* one attempt at most this long; 0 = no bound */
 	const char *ca_file;		/* extra CA bundle for https, or NULL */
+	const char *profile;		/* credentials profile (reloads), or NULL */
 };
 
 /* What the server said, for log lines.  Never holds a secret. */
@@ -124,6 +126,11 @@ struct s3_put_opts {
 int s3_client_new(const struct s3_config *cfg, const struct s3_creds *creds,
 		  struct s3_client **out, char *errbuf, size_t errlen);
 void s3_client_free(struct s3_client *c);
+/*
+ * Load the credentials again from where they came (profile, environment,
+ * files) and use them for the next requests: SIGHUP, ExpiredToken.
+ */
+int s3_client_reload_creds(struct s3_client *c, char *errbuf, size_t errlen);
 const char *s3_client_bucket(const struct s3_client *c);
 
 /* One log-ready line describing a failure: "403 SignatureDoesNotMatch: ... (request id ...)". */
@@ -177,6 +184,13 @@ int s3_copy_multipart(struct s3_client *c, const char *src_key,
 int s3_list(struct s3_client *c, const char *prefix, const char *delimiter,
 	    const char *token, int max_keys, struct s3_list_result *out,
 	    struct s3_result *res);
+
+/*
+ * The multipart uploads in progress under prefix: the first page (up to
+ * 1000).  *out is malloc'd; free with s3_uploads_free().
+ */
+int s3_mpu_list(struct s3_client *c, const char *prefix, struct s3_upload **out,
+		size_t *n, struct s3_result *res);
 
 /* Multipart upload steps. */
 int s3_mpu_create(struct s3_client *c, const char *key,

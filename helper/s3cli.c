@@ -77,6 +77,7 @@ static void usage(FILE *f)
 		"  rm KEY...                    delete\n"
 		"  mpu-create KEY               start a multipart upload, print its id\n"
 		"  mpu-abort KEY UPLOAD_ID      abort a multipart upload\n"
+		"  mpu-ls [PREFIX]              multipart uploads in progress: key, id, initiated\n"
 		"  commit [COMMIT OPTIONS] [PUT OPTIONS] FILE KEY\n"
 		"                               commit a staged file (Documentation/commit.md):\n"
 		"                               prints \"committed|conflict<TAB>ETAG<TAB>KEY\",\n"
@@ -651,6 +652,27 @@ static int cmd_mpu_abort(struct cli *cli, int argc, char **argv)
 	return 0;
 }
 
+static int cmd_mpu_ls(struct cli *cli, int argc, char **argv)
+{
+	struct s3_result res;
+	struct s3_upload *u;
+	size_t n, i;
+	int err;
+
+	if (argc > 1)
+		return -1;
+	err = s3_mpu_list(cli->client, argc ? argv[0] : "", &u, &n, &res);
+	if (err) {
+		fail("mpu-ls", argc ? argv[0] : "", err, &res);
+		return 1;
+	}
+	for (i = 0; i < n; i++)
+		printf("%s\t%s\t%lld\n", u[i].key, u[i].upload_id,
+		       (long long)u[i].initiated.tv_sec);
+	s3_uploads_free(u, n);
+	return 0;
+}
+
 static void run_hook(void *arg, const char *key)
 {
 	const char *cmd = arg;
@@ -951,6 +973,7 @@ static const struct {
 	{ "rm", cmd_rm },
 	{ "mpu-create", cmd_mpu_create },
 	{ "mpu-abort", cmd_mpu_abort },
+	{ "mpu-ls", cmd_mpu_ls },
 	{ "commit", cmd_commit },
 	{ "probe-conditions", cmd_probe_conditions },
 	{ "delete", cmd_delete },

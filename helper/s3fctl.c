@@ -73,6 +73,8 @@ static int cmd_status(int argc, char **argv)
 	else
 		printf("helper: none\n");
 	printf("pending: %" PRIu32 "\nmounts: %" PRIu32 "\n", st.pending, st.mounts);
+	if (!st.helper_pid)
+		printf("waiting for a helper: %" PRIu32 "\n", st.waiting);
 	if (st.has_ping)
 		printf("ping: %" PRIu64 " us\n", st.ping_ns / 1000);
 	return st.helper_pid ? 0 : 1;

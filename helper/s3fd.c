@@ -4,7 +4,8 @@
  *
  * Registers with s3f.ko over generic netlink and answers its upcalls.
  * One poll loop over the netlink socket and a signalfd (SIGTERM, SIGINT:
- * say goodbye and exit; SIGHUP: ignored for now).
+ * stop every S3 request in flight, say goodbye and exit within seconds;
+ * SIGHUP: load every mount's credentials again).
  */
 #include <errno.h>
 #include <getopt.h>
@@ -17,12 +18,15 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "bufbudget.h"
 #include "genl.h"
 #include "log.h"
 #include "ops.h"
+#include "mounts.h"
+#include "retry.h"
 #include "staging.h"
 #include "testhooks.h"
 #include "wjobs.h"
@@ -60,6 +64,11 @@ static void usage(FILE *f)
 		"  -b, --buffer-mib N   memory for data buffers (READ replies,\n"
 		"                       checksum chunks, merged commit parts), at\n"
 		"                       least 8; requests wait for room (default %llu)\n"
+		"      --conditions C   which conditional writes the servers honour:\n"
+		"                       auto (default: probed once per endpoint and\n"
+		"                       bucket, by the first write), none, put, or\n"
+		"                       put,complete (If-Match/If-None-Match on\n"
+		"                       CompleteMultipartUpload too)\n"
 		"      --test-ignore-upcalls  register but never answer (tests of\n"
 		"                       timeouts and helper restarts)\n"
 		"      --test-bad-replies  answer s3f-fault-* keys with replies that\n"
@@ -78,6 +87,7 @@ static int parse_args(int argc, char **argv, struct s3fd_opts *o)
 		{ "log-level", required_argument, NULL, 'l' },
 		{ "workers", required_argument, NULL, 'w' },
 		{ "buffer-mib", required_argument, NULL, 'b' },
+		{ "conditions", required_argument, NULL, 'C' },
 		{ "test-ignore-upcalls", no_argument, NULL, 'I' },
 		{ "test-bad-replies", no_argument, NULL, 'B' },
 		{ "test-commit-delay-ms", required_argument, NULL, 'D' },
@@ -131,6 +141,22 @@ static int parse_args(int argc, char **argv, struct s3fd_opts *o)
 				return -1;
 			}
 			o->buffer_bytes = mib << 20;
+			break;
+		}
+		case 'C': {
+			struct commit_conditions cond = { 0 };
+
+			if (!strcmp(optarg, "auto"))
+				break;
+			if (!strcmp(optarg, "put,complete"))
+				cond.put = cond.complete = true;
+			else if (!strcmp(optarg, "put"))
+				cond.put = true;
+			else if (strcmp(optarg, "none")) {
+				fprintf(stderr, "s3fd: --conditions must be auto, none, put or put,complete\n");
+				return -1;
+			}
+			mounts_state_conditions(&cond);
 			break;
 		}
 		case 'I':
@@ -211,7 +237,15 @@ static void *worker_main(void *arg)
 		queue.running = job;
 		pthread_mutex_unlock(&queue.lock);
 
+		/*
+		 * Its requests end when the kernel stops waiting for it or
+		 * cancels it.  A COMMIT's CANCEL is the commit engine's to
+		 * obey (before publishing, never in the middle of it).
+		 */
+		retry_scope_enter(job->deadline_ns,
+				  job->cmd == S3F_CMD_COMMIT ? NULL : &job->cancel);
 		job_run(queue.nl, job);
+		retry_scope_leave();
 
 		pthread_mutex_lock(&queue.lock);
 		*job->prev_running = job->next_running;
@@ -267,24 +301,45 @@ static int workers_start(struct s3f_nl *nl, pthread_t *tids, int n)
 }
 
 /*
- * Stop the workers after their current job.  Queued jobs are dropped
- * unanswered: the kernel sends them again to the next helper.
+ * Stop the workers.  Every S3 request in flight is aborted (retry.h),
+ * so a worker's current job ends within about a second; its failure is
+ * not answered (genl.c drops error replies once stopping), and queued
+ * jobs are dropped unanswered: the kernel sends them again to the next
+ * helper.  A worker still busy after S3FD_STOP_WAIT_S is left behind
+ * (returns false): exiting says goodbye all the same.
  */
-static void workers_stop(pthread_t *tids, int n)
+#define S3FD_STOP_WAIT_S	10
+
+static bool workers_stop(pthread_t *tids, int n)
 {
+	struct timespec until;
 	struct job *job;
+	bool all = true;
 	int i;
 
+	retry_stop_all();
 	pthread_mutex_lock(&queue.lock);
 	queue.stopping = true;
 	pthread_cond_broadcast(&queue.cond);
 	pthread_mutex_unlock(&queue.lock);
-	for (i = 0; i < n; i++)
-		pthread_join(tids[i], NULL);
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += S3FD_STOP_WAIT_S;
+	for (i = 0; i < n; i++) {
+		if (pthread_timedjoin_np(tids[i], NULL, &until)) {
+			all = false;
+			continue;
+		}
+	}
+	if (!all) {
+		log_warn("workers still busy %d s after the stop: exiting without them",
+			 S3FD_STOP_WAIT_S);
+		return false;
+	}
 	while ((job = queue.head)) {
 		queue.head = job->next;
 		job_free(job);
 	}
+	return true;
 }
 
 static void handle_upcall(struct s3f_nl *nl, uint8_t cmd, struct nlattr **attrs,
@@ -392,8 +447,11 @@ static int serve(struct s3f_nl *nl, int sfd, const struct s3fd_opts *o)
 		if (pfd[1].revents & POLLIN) {
 			if (read(sfd, &si, sizeof(si)) != sizeof(si))
 				continue;
-			if (si.ssi_signo == SIGHUP)
+			if (si.ssi_signo == SIGHUP) {
+				log_info("SIGHUP: reloading credentials");
+				mounts_reload_creds();
 				continue;
+			}
 			log_info("signal %u: unregistering and exiting", si.ssi_signo);
 			return 0;
 		}
@@ -413,6 +471,7 @@ int main(int argc, char **argv)
 	struct s3f_nl nl;
 	char errbuf[256];
 	int sfd, err, status, nworkers;
+	bool clean;
 	uint64_t budget, peak;
 
 	if (parse_args(argc, argv, &o))
@@ -423,6 +482,12 @@ int main(int argc, char **argv)
 		log_err("cannot daemonize: %s", strerror(errno));
 		return 1;
 	}
+	/*
+	 * Credentials live in our memory: no core dumps, no ptrace by
+	 * processes of the same uid without CAP_SYS_PTRACE.
+	 */
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0))
+		log_warn("PR_SET_DUMPABLE: %s", strerror(errno));
 	/*
 	 * Writeback may wait on us: never let our own allocations recurse
 	 * into file system reclaim (needs CAP_SYS_RESOURCE; best effort).
@@ -461,13 +526,18 @@ int main(int argc, char **argv)
 	} else {
 		status = serve(&nl, sfd, &o);
 	}
-	workers_stop(tids, nworkers);
+	clean = workers_stop(tids, nworkers);
 	bufbudget_stats(&budget, &peak);
 	log_info("data buffers: peak %llu KiB of a %llu KiB budget",
 		 (unsigned long long)(peak >> 10), (unsigned long long)(budget >> 10));
 	err = s3f_nl_goodbye(&nl);
 	if (err)
 		log_warn("goodbye: %s", strerror(-err));
+	if (!clean) {
+		/* workers still use the mounts, the socket and the budget */
+		log_info("exiting");
+		_exit(status);
+	}
 out_close_nl:
 	s3f_nl_close(&nl);
 	mounts_cleanup();

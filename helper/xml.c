@@ -707,6 +707,71 @@ static int etag_field(const xmlNode *root, char etag[S3_ETAG_MAX],
 	return ret;
 }
 
+void s3_uploads_free(struct s3_upload *u, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		free(u[i].key);
+		free(u[i].upload_id);
+	}
+	free(u);
+}
+
+int s3_xml_parse_uploads(const char *body, size_t len, struct s3_upload **out,
+			 size_t *n)
+{
+	const xmlNode *root, *c;
+	struct s3_upload *u = NULL;
+	size_t count = 0, cap;
+	xmlDoc *doc;
+	int ret;
+
+	*out = NULL;
+	*n = 0;
+	ret = xml_read(body, len, &doc);
+	if (ret)
+		return ret;
+	root = xmlDocGetRootElement(doc);
+	ret = -EBADMSG;
+	if (!xml_is(root, "ListMultipartUploadsResult"))
+		goto out_free;
+	cap = xml_count(root, "Upload");
+	ret = -ENOMEM;
+	u = calloc(cap ? cap : 1, sizeof(*u));
+	if (!u)
+		goto out_free;
+	ret = 0;
+	for (c = root->children; c && !ret; c = c->next) {
+		struct xml_field f[3] = {
+			{ .name = "Key" }, { .name = "UploadId" }, { .name = "Initiated" },
+		};
+
+		if (!xml_is(c, "Upload"))
+			continue;
+		ret = xml_fields(c, f, 3);
+		if (!ret && (!f[0].text || !f[1].text || !f[2].text ||
+			     parse_time(f[2].text, &u[count].initiated)))
+			ret = -EBADMSG;
+		if (!ret) {
+			u[count].key = f[0].text;
+			u[count].upload_id = f[1].text;
+			f[0].text = f[1].text = NULL;
+			count++;
+		}
+		xml_fields_free(f, 3);
+	}
+out_free:
+	xmlFreeDoc(doc);
+	if (ret) {
+		s3_uploads_free(u, count);
+		return ret;
+	}
+	*out = u;
+	*n = count;
+	return 0;
+}
+
 int s3_xml_parse_initiate(const char *body, size_t len, char **upload_id)
 {
 	struct xml_field f = { .name = "UploadId" };

@@ -56,6 +56,18 @@ struct s3_error_info {
 int s3_xml_parse_error(const char *body, size_t len, struct s3_error_info *out);
 void s3_error_info_free(struct s3_error_info *err);
 
+/* An upload in progress (ListMultipartUploads). */
+struct s3_upload {
+	char *key;
+	char *upload_id;
+	struct timespec initiated;	/* the server's clock */
+};
+
+/* ListMultipartUploadsResult -> the uploads (s3_uploads_free). */
+int s3_xml_parse_uploads(const char *body, size_t len, struct s3_upload **out,
+			 size_t *n);
+void s3_uploads_free(struct s3_upload *u, size_t n);
+
 /* InitiateMultipartUploadResult -> UploadId (malloc'd). */
 int s3_xml_parse_initiate(const char *body, size_t len, char **upload_id);
 

@@ -28,6 +28,7 @@ static struct sk_buff *s3f_fs_request_size(struct super_block *sb,
 	msg = s3f_genl_new_request(req, size, hdr);
 	if (!msg)
 		return NULL;
+	req->grace = S3F_SB(sb)->opts.helper_grace * HZ;
 	if (s3f_genl_put_mount(msg, S3F_SB(sb)) ||
 	    (key && nla_put_string(msg, S3F_ATTR_KEY, key))) {
 		nlmsg_free(msg);
@@ -109,6 +110,7 @@ int s3f_op_mount(struct super_block *sb, char *errmsg, size_t errlen)
 		err = -ENOMEM;
 		goto out_put;
 	}
+	req->grace = 0;		/* mount(8) says at once that no helper runs */
 	genlmsg_end(msg, hdr);
 	err = s3f_upcall(req, msg, S3F_MOUNT_TIMEOUT);
 out_put:

@@ -147,6 +147,7 @@ static int s3f_genl_status(struct sk_buff *skb, struct genl_info *info)
 	    nla_put_u32(reply, S3F_ATTR_PROTO_VERSION, S3F_PROTOCOL_VERSION) ||
 	    nla_put_u32(reply, S3F_ATTR_HELPER_PID, s3f_helper_pid()) ||
 	    nla_put_u32(reply, S3F_ATTR_PENDING, s3f_upcall_pending()) ||
+	    nla_put_u32(reply, S3F_ATTR_WAITING, s3f_upcall_waiting()) ||
 	    nla_put_u32(reply, S3F_ATTR_MOUNTS, s3f_mount_count()) ||
 	    (info->attrs[S3F_ATTR_PING] &&
 	     nla_put_u64_64bit(reply, S3F_ATTR_PING_NS, rtt_ns, S3F_ATTR_PAD))) {
@@ -221,10 +222,13 @@ struct sk_buff *s3f_genl_new_request(struct s3f_req *req, size_t size, void **hd
 		return NULL;
 	*hdr = genlmsg_put(msg, 0, 0, &s3f_genl_family, 0, req->cmd);
 	if (!*hdr ||
-	    nla_put_u64_64bit(msg, S3F_ATTR_REQ_ID, req->id, S3F_ATTR_PAD)) {
+	    nla_put_u64_64bit(msg, S3F_ATTR_REQ_ID, req->id, S3F_ATTR_PAD) ||
+	    nla_put_u32(msg, S3F_ATTR_TIMEOUT_MS, 0)) {
 		nlmsg_free(msg);
 		return NULL;
 	}
+	req->timeout_attr = (struct nlattr *)(skb_tail_pointer(msg) -
+					      nla_total_size(sizeof(u32)));
 	return msg;
 }
 

@@ -44,16 +44,18 @@
  * How long an upcall waits for the helper's reply before failing, and a
  * COMMIT (plus a second per MiB) before its waiter gives up: module
  * parameters upcall_timeout and commit_timeout (seconds; upcall.c).
+ * A MOUNT waits mount_timeout: the helper retries a slow or failed
+ * request within it (its deadline is in the upcall).
  */
 extern unsigned int s3f_upcall_timeout_secs, s3f_commit_timeout_secs;
+extern unsigned int s3f_mount_timeout_secs;
 #define S3F_UPCALL_TIMEOUT	(max_t(long, 1, READ_ONCE(s3f_upcall_timeout_secs)) * HZ)
 #define S3F_COMMIT_TIMEOUT	(max_t(long, 1, READ_ONCE(s3f_commit_timeout_secs)) * HZ)
 /* Upcalls nobody waits for (UMOUNT) and PING. */
 #define S3F_PING_TIMEOUT	(5 * HZ)
 /* A cancelled request not answered this long after its CANCEL is logged. */
 #define S3F_CANCEL_GRACE	(30 * HZ)
-/* MOUNT: the helper gives up on the endpoint well before this. */
-#define S3F_MOUNT_TIMEOUT	(20 * HZ)
+#define S3F_MOUNT_TIMEOUT	(max_t(long, 1, READ_ONCE(s3f_mount_timeout_secs)) * HZ)
 /* One READ upcall covers at most this much (one ranged GET). */
 #define S3F_READ_CHUNK		(8 << 20)
 /* Readahead window: several READs in flight for a sequential reader. */
@@ -106,6 +108,7 @@ struct s3f_mount_opts {
 	bool conflict_fail;	/* conflict=fail: a conflicting commit fails */
 	bool keep_setid;	/* setid=keep: set-id and sticky bits from S3 count */
 	bool meta_listing;	/* meta=listing: stat trusts the listing */
+	unsigned int helper_grace;	/* seconds requests wait for a restarted helper */
 };
 
 struct s3f_sb_info {
@@ -318,7 +321,16 @@ struct s3f_req {
 	bool cancelled;			/* its waiter gave up; CANCEL sent (conn lock) */
 	bool overdue;			/* the cancellation was not answered in time */
 	unsigned long deadline;		/* jiffies */
+	long timeout;			/* jiffies from a send to its deadline */
+	/*
+	 * How long the request may wait, QUEUED, for a helper that went
+	 * away to come back (the mount's helper_grace=; 0 for requests of
+	 * no mount), and until when it waits (conn lock).
+	 */
+	unsigned long grace;
+	unsigned long grace_until;
 	struct sk_buff *msg;		/* kept to resend to a new helper */
+	struct nlattr *timeout_attr;	/* in @msg: set to the time left at each send */
 	struct completion done;
 	s3f_reply_fn on_reply;
 	/* asynchronous requests: called once, when DONE, in any context that may sleep */
@@ -334,6 +346,7 @@ int s3f_helper_unregister(struct net *net, u32 portid);
 bool s3f_helper_is(struct net *net, u32 portid);
 pid_t s3f_helper_pid(void);
 unsigned int s3f_upcall_pending(void);
+unsigned int s3f_upcall_waiting(void);
 struct s3f_req *s3f_req_alloc(u8 cmd, s3f_reply_fn on_reply, void *priv);
 void s3f_req_put(struct s3f_req *req);
 void s3f_upcall_start(struct s3f_req *req, struct sk_buff *msg, long timeout);

@@ -44,6 +44,8 @@ unsigned int s3f_mount_count(void)
 #define S3F_NOCTO_COMMIT_DELAY		3	/* seconds */
 #define S3F_COMMIT_DELAY_UNSET		UINT_MAX
 #define S3F_MAX_SECONDS			86400
+/* like an NFS hard mount, but bounded: a restarted s3fd has a minute */
+#define S3F_DEFAULT_HELPER_GRACE	60	/* seconds */
 
 /*
  * The credentials staging files are written with (stage.c): the
@@ -57,7 +59,7 @@ enum s3f_param {
 	Opt_file_mode, Opt_dir_mode, Opt_addressing, Opt_actimeo, Opt_ttl,
 	Opt_lookupcache, Opt_cto,
 	Opt_staging, Opt_commit_delay, Opt_commit_interval, Opt_conflict,
-	Opt_meta, Opt_setid,
+	Opt_meta, Opt_setid, Opt_helper_grace,
 };
 
 static const struct constant_table s3f_lookupcache_table[] = {
@@ -111,6 +113,7 @@ static const struct fs_parameter_spec s3f_fs_parameters[] = {
 	fsparam_enum("conflict",	Opt_conflict, s3f_conflict_table),
 	fsparam_enum("meta",		Opt_meta, s3f_meta_table),
 	fsparam_enum("setid",		Opt_setid, s3f_setid_table),
+	fsparam_u32("helper_grace",	Opt_helper_grace),
 	{}
 };
 
@@ -233,6 +236,7 @@ static int s3f_parse_param(struct fs_context *fc, struct fs_parameter *param)
 	case Opt_ttl:
 	case Opt_commit_delay:
 	case Opt_commit_interval:
+	case Opt_helper_grace:
 		if (result.uint_32 > S3F_MAX_SECONDS)
 			return invalfc(fc, "%s is at most %u seconds", param->key,
 				       S3F_MAX_SECONDS);
@@ -240,6 +244,8 @@ static int s3f_parse_param(struct fs_context *fc, struct fs_parameter *param)
 			o->actimeo = result.uint_32;
 		else if (opt == Opt_commit_delay)
 			o->commit_delay = result.uint_32;
+		else if (opt == Opt_helper_grace)
+			o->helper_grace = result.uint_32;
 		else
 			o->commit_interval = result.uint_32;
 		return 0;
@@ -309,11 +315,11 @@ static int s3f_show_options(struct seq_file *m, struct dentry *root)
 		   o->lookupcache == S3F_LOOKUPCACHE_NONE ? "none" : "positive");
 	if (o->staging[0])
 		seq_show_option(m, "staging", o->staging);
-	seq_printf(m, ",commit_delay=%u,commit_interval=%u,conflict=%s,meta=%s,setid=%s",
+	seq_printf(m, ",commit_delay=%u,commit_interval=%u,conflict=%s,meta=%s,setid=%s,helper_grace=%u",
 		   o->commit_delay, o->commit_interval,
 		   o->conflict_fail ? "fail" : "keep",
 		   o->meta_listing ? "listing" : "stat",
-		   o->keep_setid ? "keep" : "strip");
+		   o->keep_setid ? "keep" : "strip", o->helper_grace);
 	return 0;
 }
 
@@ -472,6 +478,7 @@ static int s3f_init_fs_context(struct fs_context *fc)
 	ctx->opts.actimeo = S3F_DEFAULT_ACTIMEO;
 	ctx->opts.lookupcache = S3F_LOOKUPCACHE_POSITIVE;
 	ctx->opts.commit_delay = S3F_COMMIT_DELAY_UNSET;
+	ctx->opts.helper_grace = S3F_DEFAULT_HELPER_GRACE;
 	ctx->opts.addressing = S3F_ADDRESSING_PATH;
 	fc->fs_private = ctx;
 	fc->ops = &s3f_context_ops;

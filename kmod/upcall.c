@@ -12,8 +12,16 @@
  * NETLINK_URELEASE when the process dies) its unanswered requests are
  * kept, marked QUEUED, and sent again as soon as a new helper registers:
  * every upcall carries all it needs (the mount's parameters included), so
- * a new helper can serve it.  With no helper at all a new request fails
- * at once with -ENOTCONN.
+ * a new helper can serve it.
+ *
+ * A helper that goes away is usually being restarted (systemd, an
+ * upgrade).  Like an NFS hard mount waiting for its server, but bounded:
+ * for req->grace after the helper went (the mount's helper_grace=), new
+ * requests are queued too, and no QUEUED request is failed by its
+ * deadline; past the grace they fail with -ENOTCONN.  A waiter can still
+ * be killed.  When no helper has registered since the module was loaded,
+ * or the last one left longer ago than the grace, a new request fails at
+ * once with -ENOTCONN.
  *
  * Finishing a request calls its on_done hook (asynchronous requests, e.g.
  * readahead) or wakes its waiter (s3f_upcall()).  No VFS here.
@@ -50,6 +58,7 @@ static struct s3f_conn {
 	bool connected;
 	u32 portid;
 	pid_t tgid;
+	unsigned long gone_at;		/* jiffies: the last helper left (0: none yet) */
 	struct list_head pending;
 	unsigned int npending;
 } s3f_conn = {
@@ -66,6 +75,9 @@ MODULE_PARM_DESC(upcall_timeout, "seconds an upcall waits for the helper (defaul
 unsigned int s3f_commit_timeout_secs = 120;
 module_param_named(commit_timeout, s3f_commit_timeout_secs, uint, 0644);
 MODULE_PARM_DESC(commit_timeout, "seconds a commit waits, plus one per MiB, before its caller gets ETIMEDOUT and the commit goes on (default 120)");
+unsigned int s3f_mount_timeout_secs = 30;
+module_param_named(mount_timeout, s3f_mount_timeout_secs, uint, 0644);
+MODULE_PARM_DESC(mount_timeout, "seconds a mount waits for the helper to check the bucket (default 30)");
 
 static void s3f_scan(struct work_struct *work);
 static DECLARE_DELAYED_WORK(s3f_scan_work, s3f_scan);
@@ -135,11 +147,30 @@ static void s3f_req_fail(struct s3f_req *req, int error)
  * request goes back to QUEUED and the scan tries again (a full socket
  * queue drains; a dead socket is followed by URELEASE and a new helper).
  */
+/*
+ * The time the kernel still waits for @req, in its message: the helper
+ * gives up on the request then.  0 for a request whose waiter sends
+ * CANCEL instead (s3f_upcall_keep).  Written before each send; an
+ * earlier clone may share the bytes, but its helper is gone.
+ */
+static void s3f_req_put_timeout(struct s3f_req *req)
+{
+	long left = req->deadline - jiffies;
+	u32 ms = 0;
+
+	if (!req->timeout_attr)
+		return;
+	if (!req->keep)
+		ms = left > 0 ? jiffies_to_msecs(left) : 1;
+	memcpy(nla_data(req->timeout_attr), &ms, sizeof(ms));
+}
+
 static void s3f_req_send(struct s3f_req *req, u32 portid)
 {
 	struct sk_buff *skb;
 	int err = -ENOMEM;
 
+	s3f_req_put_timeout(req);
 	skb = skb_clone(req->msg, GFP_KERNEL);
 	if (skb)
 		err = s3f_genl_send(&init_net, portid, skb);
@@ -157,6 +188,16 @@ static void s3f_req_send(struct s3f_req *req, u32 portid)
 static void s3f_scan_schedule(void)
 {
 	mod_delayed_work(system_wq, &s3f_scan_work, S3F_SCAN_INTERVAL);
+}
+
+/*
+ * With no helper registered: may @req wait for one?  Only within its
+ * grace after a helper went away.  Called with the conn lock held.
+ */
+static bool s3f_helper_may_return(const struct s3f_req *req)
+{
+	return req->grace && s3f_conn.gone_at &&
+	       time_before(jiffies, s3f_conn.gone_at + req->grace);
 }
 
 /*
@@ -178,11 +219,22 @@ void s3f_upcall_start(struct s3f_req *req, struct sk_buff *msg, long timeout)
 		s3f_req_finish(req, -EIO);
 		return;
 	}
+	req->timeout = timeout;
 	spin_lock(&s3f_conn.lock);
 	if (!s3f_conn.connected) {
-		req->state = S3F_REQ_DONE;
+		if (!s3f_helper_may_return(req)) {
+			req->state = S3F_REQ_DONE;
+			spin_unlock(&s3f_conn.lock);
+			s3f_req_finish(req, -ENOTCONN);
+			return;
+		}
+		/* the helper is restarting: wait for it, within the grace */
+		req->grace_until = s3f_conn.gone_at + req->grace;
+		req->state = S3F_REQ_QUEUED;
+		list_add_tail(&req->node, &s3f_conn.pending);
+		if (!s3f_conn.npending++)
+			s3f_scan_schedule();
 		spin_unlock(&s3f_conn.lock);
-		s3f_req_finish(req, -ENOTCONN);
 		return;
 	}
 	portid = s3f_conn.portid;
@@ -333,6 +385,10 @@ static void s3f_resend_queued(void)
 			return;
 		}
 		req->state = S3F_REQ_SENT;
+		/* a new helper has the whole timeout, however long it took to come */
+		if (!req->cancelled && req->timeout &&
+		    time_before(req->deadline, jiffies + req->timeout))
+			req->deadline = jiffies + req->timeout;
 		kref_get(&req->ref);
 		portid = s3f_conn.portid;
 		spin_unlock(&s3f_conn.lock);
@@ -356,9 +412,14 @@ static void s3f_scan(struct work_struct *work)
 
 	spin_lock(&s3f_conn.lock);
 	list_for_each_entry_safe(req, tmp, &s3f_conn.pending, node) {
-		if (time_before(jiffies, req->deadline))
+		if (req->state == S3F_REQ_QUEUED && !s3f_conn.connected &&
+		    req->grace_until && time_before(jiffies, req->grace_until))
+			continue;	/* waiting for the helper to come back */
+		if (time_before(jiffies, req->deadline) &&
+		    !(req->state == S3F_REQ_QUEUED && req->grace_until &&
+		      !s3f_conn.connected))
 			continue;
-		if (req->keep) {
+		if (req->keep && req->state != S3F_REQ_QUEUED) {
 			/* its waiter decides (s3f_upcall_keep); say so once */
 			if (req->cancelled && !req->overdue) {
 				req->overdue = true;
@@ -369,15 +430,22 @@ static void s3f_scan(struct work_struct *work)
 		}
 		list_move_tail(&req->node, &expired);
 		s3f_conn.npending--;
+		/* -ENOTCONN: no helper came back within the grace */
+		req->error = req->state == S3F_REQ_QUEUED && !s3f_conn.connected ?
+			     -ENOTCONN : -ETIMEDOUT;
 		req->state = S3F_REQ_DONE;
 	}
 	spin_unlock(&s3f_conn.lock);
 
 	list_for_each_entry_safe(req, tmp, &expired, node) {
 		list_del_init(&req->node);
-		pr_warn_ratelimited("upcall %u id %llu: no reply from the helper in time\n",
-				    req->cmd, req->id);
-		s3f_req_finish(req, -ETIMEDOUT);
+		if (req->error == -ENOTCONN)
+			pr_warn_ratelimited("upcall %u id %llu: no helper came back in time\n",
+					    req->cmd, req->id);
+		else
+			pr_warn_ratelimited("upcall %u id %llu: no reply from the helper in time\n",
+					    req->cmd, req->id);
+		s3f_req_finish(req, req->error);
 	}
 
 	s3f_resend_queued();
@@ -437,11 +505,13 @@ int s3f_helper_unregister(struct net *net, u32 portid)
 		return -ENOENT;
 	}
 	s3f_conn.connected = false;
+	s3f_conn.gone_at = jiffies ?: 1;
 	tgid = s3f_conn.tgid;
 	s3f_conn.tgid = 0;
 	list_for_each_entry_safe(req, tmp, &s3f_conn.pending, node) {
 		if (req->state != S3F_REQ_SENT)
 			continue;
+		req->grace_until = req->grace ? s3f_conn.gone_at + req->grace : 0;
 		if (req->cancelled) {
 			/* given up on, and nobody works on it any more */
 			list_move_tail(&req->node, &cancelled);
@@ -494,6 +564,20 @@ unsigned int s3f_upcall_pending(void)
 
 	spin_lock(&s3f_conn.lock);
 	n = s3f_conn.npending;
+	spin_unlock(&s3f_conn.lock);
+	return n;
+}
+
+/* Requests waiting for a helper to come back (none while one is registered). */
+unsigned int s3f_upcall_waiting(void)
+{
+	struct s3f_req *req;
+	unsigned int n = 0;
+
+	spin_lock(&s3f_conn.lock);
+	if (!s3f_conn.connected)
+		list_for_each_entry(req, &s3f_conn.pending, node)
+			n += req->state == S3F_REQ_QUEUED;
 	spin_unlock(&s3f_conn.lock);
 	return n;
 }

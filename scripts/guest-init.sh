@@ -7,7 +7,9 @@
 # Reads from the out dir (/run/s3f-out, the host's per-run dir, writable):
 #   config    S3F_GUEST_MODE (full | no-helper | bare), S3F_GUEST_TOP (the
 #             checkout), S3F_GUEST_CWD, S3F_GUEST_KVER, S3F_GUEST_KDIR,
-#             S3F_GUEST_KERNEL (stock | debug)
+#             S3F_GUEST_KERNEL (stock | debug), S3F_GUEST_S3 (s3rver | rgw)
+#             and, for rgw, S3F_GUEST_S3_ENDPOINT, _BUCKET, _KEY, _SECRET,
+#             _REGION
 #   env       "export NAME='value'" lines: the caller's S3F_* variables, then
 #             guest-run's -e NAME=VALUE
 #   cmd       COMMAND, quoted: "exec 'arg' ..."
@@ -41,7 +43,8 @@ set +a
 top=$S3F_GUEST_TOP
 S3F_GUEST=1
 S3F_GUEST_OUT=$out
-export S3F_GUEST S3F_GUEST_OUT
+S3F_GUEST_S3=${S3F_GUEST_S3:-s3rver}
+export S3F_GUEST S3F_GUEST_OUT S3F_GUEST_S3
 
 S3_PORT=4568
 S3_BUCKET=s3f-test
@@ -158,6 +161,10 @@ s3rver_pid=
 # s3_start: start the server in the background (Node needs seconds under TCG;
 # the module and helper setup overlap with that) and set the S3 variables.
 s3_start() {
+	if [ "${S3F_GUEST_S3:-s3rver}" = rgw ]; then
+		rgw_start
+		return
+	fi
 	log "starting s3rver"
 	node "$top/scripts/s3rver.js" --dir "$run/s3rver-data" --port "$S3_PORT" \
 		--bucket "$S3_BUCKET" >"$run/s3rver.ready" 2>>"$out/s3rver.log" &
@@ -176,9 +183,43 @@ s3_start() {
 		AWS_REGION S3F_MOUNT_OPTIONS S3F_S3RVER_DIR
 }
 
+# rgw_start: the host's RGW through QEMU's one forward (scripts/guest-run):
+# bring up the virtio NIC with the address QEMU's user network expects.
+rgw_start() {
+	log "network: eth0 10.0.2.15/24, RGW at $S3F_GUEST_S3_ENDPOINT"
+	modprobe virtio_net && ip link set lo up && ip link set eth0 up &&
+		ip addr add 10.0.2.15/24 dev eth0 ||
+		log "network setup failed"
+	S3_BUCKET=$S3F_GUEST_S3_BUCKET
+	s3_deadline=$(($(now) + S3_WAIT))
+	: "${S3F_ENDPOINT:=$S3F_GUEST_S3_ENDPOINT}"
+	: "${S3F_BUCKET:=$S3_BUCKET}"
+	: "${AWS_ACCESS_KEY_ID:=$S3F_GUEST_S3_KEY}"
+	: "${AWS_SECRET_ACCESS_KEY:=$S3F_GUEST_S3_SECRET}"
+	: "${AWS_REGION:=$S3F_GUEST_S3_REGION}"
+	: "${S3F_MOUNT_OPTIONS:=endpoint=$S3F_ENDPOINT,region=$AWS_REGION,addressing=path}"
+	export S3F_ENDPOINT S3F_BUCKET AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY \
+		AWS_REGION S3F_MOUNT_OPTIONS
+}
+
+# rgw_wait: until RGW answers through the forward.
+rgw_wait() {
+	while :; do
+		code=$(curl -s -o /dev/null -m 5 -w '%{http_code}' "$S3F_GUEST_S3_ENDPOINT/" 2>/dev/null)
+		case "$code" in 000|"") ;; *) break ;; esac
+		if [ "$(now)" -ge "$s3_deadline" ]; then
+			log "RGW not answering at $S3F_GUEST_S3_ENDPOINT after ${S3_WAIT}s"
+			return 1
+		fi
+		sleep 0.2
+	done
+	log "RGW answers at $S3F_GUEST_S3_ENDPOINT (HTTP $code), bucket $S3_BUCKET"
+}
+
 # s3_wait: until the server prints "ready PORT" (it has created the bucket
 # and listens), at most S3F_GUEST_S3_WAIT seconds after s3_start.
 s3_wait() {
+	[ "${S3F_GUEST_S3:-s3rver}" != rgw ] || { rgw_wait; return; }
 	while :; do
 		line=
 		read -r line <"$run/s3rver.ready" 2>/dev/null

@@ -29,7 +29,7 @@
  * whose version differs: both sides are built from one tree and shipped
  * together (dkms + package), so there is no negotiation.
  */
-#define S3F_PROTOCOL_VERSION	6
+#define S3F_PROTOCOL_VERSION	7
 
 /*
  * S3F_ATTR_XATTRS: an object's extended attributes (s3fs-fuse's
@@ -278,6 +278,8 @@ enum s3f_attr {
 	S3F_ATTR_COMMIT_SESSION,	/* u64, the same for every attempt on one base */
 	S3F_ATTR_RDEV,			/* u64, a device node's (s3fs x-amz-meta-rdev) */
 	S3F_ATTR_XATTRS,		/* binary, extended attributes: see below */
+	S3F_ATTR_WAITING,		/* u32, STATUS: upcalls waiting for a helper to come back */
+	S3F_ATTR_TIMEOUT_MS,		/* u32, every upcall: ms the kernel still waits for it; 0: until CANCEL */
 
 	__S3F_ATTR_MAX,
 };

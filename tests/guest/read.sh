@@ -318,6 +318,9 @@ restart_helper
 # the kernel knows as one (a listing showed it, or its inode) is only
 # listed: no HEAD of the bare key.
 slog=${S3F_GUEST_OUT:-/nonexistent}/s3rver.log
+if [ "${S3F_GUEST_S3:-s3rver}" != s3rver ]; then
+	echo "# lookup costs: not checked on $S3F_GUEST_S3 (they need s3rver's request log)"
+else
 for k in lk/sub1/x lk/sub2/x lk/f1; do
 	printf 'lk\n' | xcurl -T - "$S3F_ENDPOINT/$S3F_BUCKET/$k" -o /dev/null
 done
@@ -336,6 +339,7 @@ check_eq "a listed or known directory costs no HEAD of its bare key" \
 	"$(grep -cE 'lk/sub[12] [0-9]{3} ' <<<"$seen")" 0
 check_match "... and is listed (metadata of listed dirs, the revalidation)" \
 	"$(grep -c 'prefix=lk%2Fsub1%2F' <<<"$seen")" "^[2-9]$"
+fi
 
 # ---- not from a user namespace ----
 out=$(unshare -Urm sh -c "mount -t s3f -o '$OPTS' '$S3F_BUCKET' '$M'" 2>&1); rc=$?

@@ -281,7 +281,7 @@ helper
 # permissions fail closed when the metadata cannot be had
 printf secret >"$work/secret"
 s3 put --meta mode=33152 --meta uid=0 --meta gid=0 "$work/secret" "$P/private" >/dev/null
-remount
+remount helper_grace=0	# no wait for a helper to come back
 ls "$M" >/dev/null		# known from the listing only: no metadata yet
 kill -KILL "$helper_pid"
 for _ in $(seq 50); do helper_running || break; sleep 0.1; done
@@ -407,7 +407,8 @@ check_eq "... and lockdep found no lock cycle" \
 	"$(kmsg_since "$mark" | grep -E -c 'possible circular locking|possible recursive locking|inconsistent lock state')" 0
 
 # ---- 12. umount with a dead helper ends, and keeps the staged bytes ---------
-remount commit_delay=3600
+# (after helper_grace: the commits wait that long for a helper to come back)
+remount commit_delay=3600,helper_grace=3
 head -c 2097152 /dev/zero | tr '\0' k >"$M/kept"	# staged: it has a file
 printf 'small' >"$M/small"
 mark=$(kmsg_mark)
@@ -417,12 +418,69 @@ start=$(date +%s)
 out=$(timeout 150 umount "$M" 2>&1); rc=$?
 took=$(($(date +%s) - start))
 check_eq "umount with a dead helper and dirty files ends" "$rc $out" "0 "
+check_eq "... after waiting out helper_grace=3 for a helper to come back" \
+	"$([ "$took" -ge 2 ] && [ "$took" -le 60 ] && echo yes || echo "no: ${took}s")" yes
 check_match "... saying what it could not commit and where it is kept" \
 	"$(kmsg_since "$mark")" "safety/kept: changes not committed at unmount; staged bytes kept in "
 kept=$(kmsg_since "$mark" | sed -n 's/.*safety\/kept: .*staged bytes kept in //p' | head -n1)
 check_eq "... the staging file holds the bytes" "$(tr -d k <"${kept:-/none}" | wc -c)" 0
 echo "# umount with a dead helper took ${took}s"
 helper
+
+# ---- 13. a restarted helper: requests wait for it (helper_grace) -----------
+# Like an NFS hard mount, bounded: for helper_grace= seconds (60 by default)
+# after s3fd went away, requests wait for a new one instead of failing.
+printf 'before' >"$work/before"
+s3 put "$work/before" "$P/grace-old" >/dev/null
+remount
+kill -KILL "$helper_pid"
+for _ in $(seq 50); do helper_running || break; sleep 0.1; done
+start=$(date +%s%N)
+( cat "$M/grace-old" >"$work/grace-read" 2>&1; echo $? >"$work/grace-read.rc" ) &
+read_pid=$!
+( printf 'written while no helper ran' >"$M/grace-new" 2>"$work/grace-write"; echo $? >"$work/grace-write.rc" ) &
+write_pid=$!
+sleep 1.5
+status=$("$CTL" status 2>&1)
+check_match "with no helper, s3fctl status shows the requests waiting for one" \
+	"$status" "waiting for a helper: [1-9]"
+helper
+wait "$read_pid" "$write_pid"
+took=$((($(date +%s%N) - start) / 1000000))
+check_eq "a read made while no helper ran waits for the restarted one" \
+	"$(cat "$work/grace-read.rc") $(cat "$work/grace-read")" "0 before"
+check_eq "a create and close made while no helper ran succeeds once it is back" \
+	"$(cat "$work/grace-write.rc") $(cat "$work/grace-write")" "0 "
+check_eq "... and the file is in S3" "$(s3 get "$P/grace-new" 2>&1)" "written while no helper ran"
+check_eq "... and they waited for it" "$([ "$took" -ge 1400 ] && echo yes || echo "no: ${took} ms")" yes
+
+# a waiting task can be killed
+kill -KILL "$helper_pid"
+for _ in $(seq 50); do helper_running || break; sleep 0.1; done
+stat "$M/grace-none" >/dev/null 2>&1 &	# a lookup of a new name
+waiter=$!
+sleep 1
+kill -KILL "$waiter" 2>/dev/null
+gone=no
+for _ in $(seq 50); do kill -0 "$waiter" 2>/dev/null || { gone=yes; break; }; sleep 0.1; done
+wait "$waiter" 2>/dev/null
+check_eq "a task waiting for a helper dies when killed" "$gone" yes
+helper
+
+# past the grace the requests fail, with ENOTCONN
+remount helper_grace=2
+kill -KILL "$helper_pid"
+for _ in $(seq 50); do helper_running || break; sleep 0.1; done
+start=$(date +%s%N)
+out=$(stat "$M/grace-none2" 2>&1); rc=$?
+took=$((($(date +%s%N) - start) / 1000000))
+check_match "past helper_grace=2 a request fails with ENOTCONN" "$rc $out" "^1 .*not connected"
+check_eq "... after waiting about 2 s" \
+	"$([ "$took" -ge 1500 ] && [ "$took" -lt 20000 ] && echo yes || echo "no: ${took} ms")" yes
+helper
+out=$(stat -c %s "$M/grace-old" 2>&1)
+check_eq "... and the mount works again with the next helper" "$out" 6
+umount "$M"
 
 [ -n "$hung_was" ] && echo "$hung_was" >"$hung"
 finish
