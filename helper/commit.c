@@ -24,6 +24,7 @@
 #include "checksum.h"
 #include "commit.h"
 #include "log.h"
+#include "s3f.h"
 
 #define CONFLICT	1	/* internal: the key is not in the state we expect */
 
@@ -673,6 +674,50 @@ static bool complete_landed(struct commit_ctx *x, const char *key, int err,
 				 &size) == OWN_THIS;
 }
 
+/* ---- notes of uploads in progress (commit_opts.upload_note) ---- */
+
+static void upload_note_clear(const char *note)
+{
+	if (note && unlink(note) && errno != ENOENT)
+		log_debug("upload note %s: %s", note, strerror(errno));
+}
+
+static void upload_note_write(const char *note, const char *key,
+			      const char *upload_id)
+{
+	FILE *f;
+
+	if (!note)
+		return;
+	f = fopen(note, "we");
+	if (!f) {
+		log_debug("upload note %s: %s", note, strerror(errno));
+		return;
+	}
+	fprintf(f, "%s\n%s\n", key, upload_id);
+	if (fclose(f))
+		upload_note_clear(note);
+}
+
+/* An earlier helper's upload for this writer, left in progress: abort it. */
+static void upload_note_abort(struct s3_client *c, const char *note)
+{
+	char key[S3F_MAX_KEY_LEN + 2], id[1024];
+	FILE *f;
+
+	if (!note || !(f = fopen(note, "re")))
+		return;
+	if (fgets(key, sizeof(key), f) && fgets(id, sizeof(id), f)) {
+		key[strcspn(key, "\n")] = '\0';
+		id[strcspn(id, "\n")] = '\0';
+		if (key[0] && id[0] && !s3_mpu_abort(c, key, id, NULL))
+			log_info("commit %s: aborted upload %s, left by an earlier helper",
+				 key, id);
+	}
+	fclose(f);
+	upload_note_clear(note);
+}
+
 static int commit_multipart(struct attempt *a, const char *base_etag,
 			    bool first, const struct s3_put_opts *put,
 			    struct s3_result *res)
@@ -694,9 +739,11 @@ static int commit_multipart(struct attempt *a, const char *base_etag,
 	a->parts = calloc(a->nplan, sizeof(*a->parts));
 	if (!a->parts)
 		return -ENOMEM;
+	upload_note_abort(x->c, x->o->upload_note);
 	err = s3_mpu_create(x->c, a->key, put, &upload_id, res);
 	if (err)
 		return err;
+	upload_note_write(x->o->upload_note, a->key, upload_id);
 	a->upload_id = upload_id;
 	err = s3_parallel(a->nplan, x->jobs, part_fn, a, res);
 	if (__atomic_load_n(&a->conflict, __ATOMIC_RELAXED)) {
@@ -728,6 +775,7 @@ out_abort:
 	/* nothing partial stays behind, visible or not */
 	s3_mpu_abort(x->c, a->key, upload_id, NULL);
 out_free:
+	upload_note_clear(x->o->upload_note);
 	free(upload_id);
 	a->upload_id = NULL;
 	return err;

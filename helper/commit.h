@@ -129,6 +129,14 @@ struct commit_opts {
 	 * ends, and its outcome stands.
 	 */
 	const int *cancel;
+	/*
+	 * Not NULL: a file that names the multipart upload in progress
+	 * ("KEY\nUPLOAD_ID\n"), from its creation to its Complete or
+	 * Abort.  A helper killed in between leaves it behind; the commit
+	 * sent again (the same writer's session) aborts that upload first,
+	 * so that no upload stays abandoned on the server.
+	 */
+	const char *upload_note;
 };
 
 #define COMMIT_TAG_META		"s3f-commit"

@@ -22,6 +22,7 @@
 
 #include "log.h"
 #include "mimetypes.h"
+#include "staging.h"
 #include "wops.h"
 #include "xattrs.h"
 
@@ -659,6 +660,24 @@ static int data_fd(const void *data, uint64_t len)
 	return fd;
 }
 
+/*
+ * Where the multipart upload of a writer's session is noted while in
+ * progress (commit_opts.upload_note): a directory of the staging
+ * directory, made when missing.  NULL when it cannot be made.
+ */
+static char *upload_note_path(uint64_t session)
+{
+	char *dir, *path = NULL;
+
+	if (asprintf(&dir, "%s/.uploads", staging_default()) < 0)
+		return NULL;
+	if ((mkdir(dir, 0700) == 0 || errno == EEXIST) &&
+	    asprintf(&path, "%s/%016" PRIx64, dir, session) < 0)
+		path = NULL;
+	free(dir);
+	return path;
+}
+
 int wops_commit(struct s3_client *c, const char *key,
 		const struct wops_commit_req *req, struct commit_result *out,
 		struct s3_result *res)
@@ -680,7 +699,7 @@ int wops_commit(struct s3_client *c, const char *key,
 	};
 	const char *path = req->stage ? req->stage : "/dev/zero";
 	struct wops_meta_kv kv;
-	char session[24];
+	char session[24], *note = NULL;
 	int err;
 
 	if (req->size > S3F_MAX_OBJECT_SIZE)
@@ -713,6 +732,8 @@ int wops_commit(struct s3_client *c, const char *key,
 		o.own_commit_tag = kv.val[kv.n];
 		o.own_session = session;
 		meta_add(&kv, COMMIT_TAG_META);
+		note = upload_note_path(req->commit_session);
+		o.upload_note = note;
 	} else if (req->commit_id) {
 		snprintf(kv.val[kv.n], WOPS_META_LEN, "%016" PRIx64, req->commit_id);
 		o.own_commit_tag = kv.val[kv.n];
@@ -722,5 +743,6 @@ int wops_commit(struct s3_client *c, const char *key,
 	put.nmeta = kv.n;
 	err = commit_object(c, key, &src, &o, out, res);
 	close(src.fd);
+	free(note);
 	return err;
 }

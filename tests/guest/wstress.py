@@ -605,6 +605,11 @@ def cmd_kill(mount, prefix, state):
     os.pwrite(fd, d, 0)
     killed = kill_helper()
     check("kill (a): s3fd killed during writes", killed and not helper_pids(), f"pids {killed}")
+    # restarted 1.5 s later, as systemd would: what needs it meanwhile waits
+    t = time.time()
+    restart = {}
+    starter = threading.Timer(1.5, lambda: restart.update(ok=start_helper()))
+    starter.start()
     more = rng.randbytes(900 << 10)
     os.pwrite(fd, more, 300 << 10)
     d[300 << 10:] = more
@@ -614,10 +619,6 @@ def cmd_kill(mount, prefix, state):
     m[10:20] = b"0123456789"
     m.close()
     d[10:20] = b"0123456789"
-    t = time.time()
-    restart = {}
-    starter = threading.Timer(1.5, lambda: restart.update(ok=start_helper()))
-    starter.start()
     try:
         os.fsync(fd)
         err = 0
@@ -625,7 +626,7 @@ def cmd_kill(mount, prefix, state):
         err = e.errno
     took = time.time() - t
     starter.join()
-    check("kill (a): fsync with no helper waits for the restarted one and succeeds",
+    check("kill (a): writes and fsync with no helper wait for the restarted one and succeed",
           err == 0 and took >= 1.4,
           f"errno {err} ({os.strerror(err) if err else 'success'}) after {took:.1f} s")
     check("kill (a): the data written while no helper ran reads back",

@@ -19,7 +19,8 @@ chosen by a random generator seeded with --seed, happens to it:
   stall            the answer waits --stall seconds, then arrives
 
 Control requests (never forwarded, from the guest): GET /__fault-proxy/off,
-/__fault-proxy/on, /__fault-proxy/stats (counts as JSON), and
+/__fault-proxy/on, /__fault-proxy/stats (counts as JSON),
+/__fault-proxy/rate?value=R (the share of requests faulted), and
 /__fault-proxy/stall-gets?seconds=N (every GET of an object waits N
 seconds, then its connection closes; seconds=0 ends it).
 Prints "port N" when listening; writes every fault to --log.
@@ -153,7 +154,9 @@ def control(st, path, query):
             st.on = True
         elif path.endswith("/stall-gets"):
             st.stall_gets = float(q.get("seconds", ["0"])[0])
-        body = json.dumps(dict(st.counts, on=st.on)).encode()
+        elif path.endswith("/rate"):
+            st.rate = float(q.get("value", [str(st.rate)])[0])
+        body = json.dumps(dict(st.counts, on=st.on, rate=st.rate)).encode()
     return head_bytes("HTTP/1.1 200 OK", [("Content-Type", "application/json"),
                                           ("Content-Length", str(len(body)))]) + body
 
