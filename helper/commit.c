@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "bufbudget.h"
@@ -690,6 +691,17 @@ static void upload_note_write(const char *note, const char *key,
 	if (!note)
 		return;
 	f = fopen(note, "we");
+	if (!f && errno == ENOENT) {
+		/* its directory, the first time */
+		char *dir = strdup(note), *slash = dir ? strrchr(dir, '/') : NULL;
+
+		if (slash) {
+			*slash = '\0';
+			mkdir(dir, 0700);
+		}
+		free(dir);
+		f = fopen(note, "we");
+	}
 	if (!f) {
 		log_debug("upload note %s: %s", note, strerror(errno));
 		return;

@@ -70,9 +70,34 @@ int log_parse_level(const char *name, enum log_level *out)
 	return -1;
 }
 
+/*
+ * Keys, server messages and paths come from whoever writes the bucket:
+ * a newline or an escape sequence among them must not forge a log line
+ * or drive a terminal.  Control bytes (and backslashes) become \xNN.
+ */
+static void escape_controls(const char *in, char *out, size_t outlen)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t o = 0;
+
+	for (; *in && o + 5 < outlen; in++) {
+		unsigned char ch = *in;
+
+		if (ch < 0x20 || ch == 0x7f || ch == '\\') {
+			out[o++] = '\\';
+			out[o++] = 'x';
+			out[o++] = hex[ch >> 4];
+			out[o++] = hex[ch & 15];
+		} else {
+			out[o++] = ch;
+		}
+	}
+	out[o] = '\0';
+}
+
 void log_msg(enum log_level level, const char *fmt, ...)
 {
-	char line[2048];
+	char raw[2048], line[2048 + 64];
 	va_list ap;
 	int n;
 
@@ -80,23 +105,21 @@ void log_msg(enum log_level level, const char *fmt, ...)
 		return;
 
 	va_start(ap, fmt);
-	if (log_cfg.use_syslog) {
-		vsnprintf(line, sizeof(line), fmt, ap);
-		syslog(level_prio[level], "%s", line);
-	} else {
-		n = snprintf(line, sizeof(line), "%s[%d]: %s: ",
-			     log_cfg.ident, (int)getpid(), level_names[level]);
-		if (n < 0 || (size_t)n >= sizeof(line))
-			n = 0;
-		vsnprintf(line + n, sizeof(line) - n, fmt, ap);
-		n = strlen(line);
-		if ((size_t)n < sizeof(line) - 1)
-			line[n++] = '\n';
-		else
-			line[sizeof(line) - 2] = '\n';
-		if (write(STDERR_FILENO, line, n) < 0) {
-			/* nowhere left to report it */
-		}
-	}
+	vsnprintf(raw, sizeof(raw), fmt, ap);
 	va_end(ap);
+	if (log_cfg.use_syslog) {
+		escape_controls(raw, line, sizeof(line));
+		syslog(level_prio[level], "%s", line);
+		return;
+	}
+	n = snprintf(line, sizeof(line), "%s[%d]: %s: ",
+		     log_cfg.ident, (int)getpid(), level_names[level]);
+	if (n < 0 || (size_t)n >= sizeof(line))
+		n = 0;
+	escape_controls(raw, line + n, sizeof(line) - n - 1);
+	n = strlen(line);
+	line[n++] = '\n';
+	if (write(STDERR_FILENO, line, n) < 0) {
+		/* nowhere left to report it */
+	}
 }

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "commit.h"
 #include "creds.h"
@@ -128,6 +129,35 @@ static void entry_free(struct mount_entry *me)
 	free(me);
 }
 
+/* s3fd --allow-http: set before the workers start. */
+static bool http_allowed;
+
+void mounts_allow_http(bool allow)
+{
+	http_allowed = allow;
+}
+
+/*
+ * Plain http carries the data, and the signed requests whose
+ * credentials scope an eavesdropper could replay, unprotected: only to
+ * this node itself (a local gateway, a test server), unless the admin
+ * says otherwise.
+ */
+static bool http_endpoint_refused(const char *endpoint)
+{
+	const char *host;
+
+	if (http_allowed || strncasecmp(endpoint, "http://", 7))
+		return false;
+	host = endpoint + 7;
+	if (!strncasecmp(host, "localhost", 9) &&
+	    (host[9] == '\0' || host[9] == ':' || host[9] == '/'))
+		return false;
+	if (!strncmp(host, "127.", 4) || !strncmp(host, "[::1]", 5))
+		return false;
+	return true;
+}
+
 /*
  * Build a client for mp.  fast: for the mount probe: no attempt may take
  * more than a few seconds, so that one stalled request leaves time for
@@ -154,6 +184,13 @@ static int make_client(const struct mount_params *mp, bool fast,
 	if (!*endpoint) {
 		free(region);
 		return -ENOMEM;
+	}
+	if (http_endpoint_refused(*endpoint)) {
+		snprintf(errbuf, errlen, "plain http to %s refused: only to this node "
+			 "(s3fd --allow-http allows it; data and signed requests go "
+			 "unprotected)", *endpoint);
+		free(region);
+		return -EPERM;
 	}
 	err = s3_creds_load(profile, &creds, errbuf, errlen);
 	if (err) {

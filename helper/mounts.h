@@ -66,6 +66,8 @@ int mounts_probe(const struct mount_params *mp, char *errbuf, size_t errlen);
 
 /* UMOUNT: forget the client of mount id. */
 void mounts_forget(uint32_t id);
+/* s3fd --allow-http: plain http to endpoints other than this node. */
+void mounts_allow_http(bool allow);
 /* SIGHUP: every mount's client loads its credentials again. */
 void mounts_reload_creds(void);
 void mounts_cleanup(void);

@@ -293,6 +293,18 @@ static void op_mount(struct s3f_nl *nl, struct job *job)
 			 job->mp.rw ? ", read-write" : "");
 	if (!err && job->mp.rw)
 		mount_prepare_writes(job);
+	/* a staging directory others could read or swap fails the mount */
+	if (!err && job->mp.rw) {
+		const char *dir = staging_dir_of(job->mp.staging);
+		char why[256];
+
+		if (staging_mkdir(dir) == -EPERM &&
+		    staging_trusted(dir, why, sizeof(why)) == -EPERM) {
+			err = -EPERM;
+			snprintf(errbuf, sizeof(errbuf), "staging directory %s refused: it %s",
+				 dir, why);
+		}
+	}
 	msg = s3f_nl_msg(nl, S3F_CMD_REPLY);
 	if (msg && err && nla_put_string(msg, S3F_ATTR_ERRMSG, errbuf)) {
 		nlmsg_free(msg);

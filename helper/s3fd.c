@@ -30,6 +30,7 @@
 #include "staging.h"
 #include "testhooks.h"
 #include "wjobs.h"
+#include "workqueue.h"
 
 #define S3FD_DEFAULT_WORKERS	16
 #define S3FD_MAX_WORKERS	256
@@ -64,6 +65,8 @@ static void usage(FILE *f)
 		"  -b, --buffer-mib N   memory for data buffers (READ replies,\n"
 		"                       checksum chunks, merged commit parts), at\n"
 		"                       least 8; requests wait for room (default %llu)\n"
+		"      --allow-http     allow http:// endpoints other than this node\n"
+		"                       (S3FD_ALLOW_HTTP=1 too); https otherwise\n"
 		"      --conditions C   which conditional writes the servers honour:\n"
 		"                       auto (default: probed once per endpoint and\n"
 		"                       bucket, by the first write), none, put, or\n"
@@ -88,18 +91,23 @@ static int parse_args(int argc, char **argv, struct s3fd_opts *o)
 		{ "workers", required_argument, NULL, 'w' },
 		{ "buffer-mib", required_argument, NULL, 'b' },
 		{ "conditions", required_argument, NULL, 'C' },
+		{ "allow-http", no_argument, NULL, 'H' },
 		{ "test-ignore-upcalls", no_argument, NULL, 'I' },
 		{ "test-bad-replies", no_argument, NULL, 'B' },
 		{ "test-commit-delay-ms", required_argument, NULL, 'D' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
+	const char *env;
 	int ch;
 
 	o->level = LOG_LVL_INFO;
 	o->workers = S3FD_DEFAULT_WORKERS;
 	o->staging = STAGING_DEFAULT_DIR;
 	o->buffer_bytes = BUFBUDGET_DEFAULT;
+	env = getenv("S3FD_ALLOW_HTTP");
+	if (env && !strcmp(env, "1"))
+		mounts_allow_http(true);
 	while ((ch = getopt_long(argc, argv, "fl:w:s:b:h", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'f':
@@ -143,6 +151,9 @@ static int parse_args(int argc, char **argv, struct s3fd_opts *o)
 			o->buffer_bytes = mib << 20;
 			break;
 		}
+		case 'H':
+			mounts_allow_http(true);
+			break;
 		case 'C': {
 			struct commit_conditions cond = { 0 };
 
@@ -185,58 +196,14 @@ static int parse_args(int argc, char **argv, struct s3fd_opts *o)
 	return 0;
 }
 
-/*
- * The work queue: the netlink thread parses upcalls into jobs, workers
- * run them (S3 requests block) and send the replies.  queue.lock guards
- * every field; a job belongs to the queue until a worker takes it, and
- * is on the running list while the worker runs it (so a CANCEL finds it).
- */
-static struct {
-	pthread_mutex_t lock;
-	pthread_cond_t cond;
-	struct job *head, **tail;
-	struct job *running;
-	bool stopping;
-	struct s3f_nl *nl;
-} queue = {
-	.lock = PTHREAD_MUTEX_INITIALIZER,
-	.cond = PTHREAD_COND_INITIALIZER,
-	.tail = &queue.head,
-};
-
-static void queue_push(struct job *job)
-{
-	pthread_mutex_lock(&queue.lock);
-	job->next = NULL;
-	*queue.tail = job;
-	queue.tail = &job->next;
-	pthread_cond_signal(&queue.cond);
-	pthread_mutex_unlock(&queue.lock);
-}
+/* Jobs go to workers through workqueue.c; the workers send the replies. */
+static struct s3f_nl *workers_nl;
 
 static void *worker_main(void *arg)
 {
 	struct job *job;
 
-	for (;;) {
-		pthread_mutex_lock(&queue.lock);
-		while (!queue.head && !queue.stopping)
-			pthread_cond_wait(&queue.cond, &queue.lock);
-		if (queue.stopping) {
-			pthread_mutex_unlock(&queue.lock);
-			return NULL;
-		}
-		job = queue.head;
-		queue.head = job->next;
-		if (!queue.head)
-			queue.tail = &queue.head;
-		job->next_running = queue.running;
-		if (queue.running)
-			queue.running->prev_running = &job->next_running;
-		job->prev_running = &queue.running;
-		queue.running = job;
-		pthread_mutex_unlock(&queue.lock);
-
+	while ((job = wq_take())) {
 		/*
 		 * Its requests end when the kernel stops waiting for it or
 		 * cancels it.  A COMMIT's CANCEL is the commit engine's to
@@ -244,16 +211,12 @@ static void *worker_main(void *arg)
 		 */
 		retry_scope_enter(job->deadline_ns,
 				  job->cmd == S3F_CMD_COMMIT ? NULL : &job->cancel);
-		job_run(queue.nl, job);
+		job_run(workers_nl, job);
 		retry_scope_leave();
-
-		pthread_mutex_lock(&queue.lock);
-		*job->prev_running = job->next_running;
-		if (job->next_running)
-			job->next_running->prev_running = job->prev_running;
-		pthread_mutex_unlock(&queue.lock);
+		wq_done(job);
 		job_free(job);
 	}
+	return NULL;
 }
 
 /*
@@ -263,29 +226,22 @@ static void *worker_main(void *arg)
  */
 static void queue_cancel(struct s3f_nl *nl, uint64_t id)
 {
-	struct job **pp, *job, *found = NULL;
+	struct job *job = wq_cancel(id);
 
-	pthread_mutex_lock(&queue.lock);
-	for (pp = &queue.head; (job = *pp); pp = &job->next) {
-		if (job->id == id) {
-			*pp = job->next;
-			if (queue.tail == &job->next)
-				queue.tail = pp;
-			found = job;
-			break;
-		}
-	}
-	if (!found) {
-		for (job = queue.running; job; job = job->next_running)
-			if (job->id == id)
-				__atomic_store_n(&job->cancel, 1, __ATOMIC_RELEASE);
-	}
-	pthread_mutex_unlock(&queue.lock);
-	if (found) {
+	if (job) {
 		log_info("upcall %" PRIu64 " cancelled before it started", id);
 		s3f_nl_reply(nl, id, -ECANCELED, NULL);
-		job_free(found);
+		job_free(job);
 	}
+}
+
+/* Parsed upcall to the queue; answered ENOMEM when it cannot go there. */
+static void queue_push(struct s3f_nl *nl, struct job *job)
+{
+	if (!wq_push(job))
+		return;
+	s3f_nl_reply(nl, job->id, -ENOMEM, NULL);
+	job_free(job);
 }
 
 /* Start n workers; returns how many started. */
@@ -293,7 +249,8 @@ static int workers_start(struct s3f_nl *nl, pthread_t *tids, int n)
 {
 	int i;
 
-	queue.nl = nl;
+	workers_nl = nl;
+	wq_init(n);
 	for (i = 0; i < n; i++)
 		if (pthread_create(&tids[i], NULL, worker_main, NULL))
 			break;
@@ -313,15 +270,11 @@ static int workers_start(struct s3f_nl *nl, pthread_t *tids, int n)
 static bool workers_stop(pthread_t *tids, int n)
 {
 	struct timespec until;
-	struct job *job;
 	bool all = true;
 	int i;
 
 	retry_stop_all();
-	pthread_mutex_lock(&queue.lock);
-	queue.stopping = true;
-	pthread_cond_broadcast(&queue.cond);
-	pthread_mutex_unlock(&queue.lock);
+	wq_stop();
 	clock_gettime(CLOCK_REALTIME, &until);
 	until.tv_sec += S3FD_STOP_WAIT_S;
 	for (i = 0; i < n; i++) {
@@ -335,10 +288,7 @@ static bool workers_stop(pthread_t *tids, int n)
 			 S3FD_STOP_WAIT_S);
 		return false;
 	}
-	while ((job = queue.head)) {
-		queue.head = job->next;
-		job_free(job);
-	}
+	wq_drain();
 	return true;
 }
 
@@ -375,13 +325,13 @@ static void handle_upcall(struct s3f_nl *nl, uint8_t cmd, struct nlattr **attrs,
 	case S3F_CMD_UMOUNT:
 		job = job_parse(nl, cmd, attrs);
 		if (job)
-			queue_push(job);
+			queue_push(nl, job);
 		return;
 	default:
 		if (wjob_is_write(cmd)) {
 			job = job_parse(nl, cmd, attrs);
 			if (job)
-				queue_push(job);
+				queue_push(nl, job);
 			return;
 		}
 		log_warn("upcall %u (id %" PRIu64 ") not supported by this s3fd",

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 #include <unistd.h>
 
 #include "log.h"
@@ -49,6 +50,40 @@ const char *staging_dir_of(const char *mount_staging)
 	return mount_staging && mount_staging[0] ? mount_staging : staging_default();
 }
 
+int staging_trusted(const char *dir, char *why, size_t len)
+{
+	struct statfs sfs;
+	struct stat st;
+
+	if (lstat(dir, &st))
+		return snprintf(why, len, "%s", strerror(errno)), -errno;
+	if (S_ISLNK(st.st_mode))
+		return snprintf(why, len, "is a symbolic link"), -EPERM;
+	if (!S_ISDIR(st.st_mode))
+		return snprintf(why, len, "is not a directory"), -ENOTDIR;
+	if (st.st_uid != geteuid())
+		return snprintf(why, len, "is owned by uid %u, not by s3fd's (%u)",
+				(unsigned int)st.st_uid, (unsigned int)geteuid()), -EPERM;
+	if (st.st_mode & 077)
+		return snprintf(why, len, "has mode %04o: others could read or replace staged data (chmod 0700)",
+				(unsigned int)(st.st_mode & 07777)), -EPERM;
+	if (!statfs(dir, &sfs) && sfs.f_type == STAGING_S3F_MAGIC)
+		return snprintf(why, len, "is on an s3f mount"), -EPERM;
+	return 0;
+}
+
+/* The checks of staging_trusted(), the reason logged. */
+static int check_trusted(const char *dir)
+{
+	char why[256];
+	int err;
+
+	err = staging_trusted(dir, why, sizeof(why));
+	if (err)
+		log_warn("staging directory %s refused: it %s", dir, why);
+	return err;
+}
+
 int staging_mkdir(const char *dir)
 {
 	char *p, *slash;
@@ -57,8 +92,8 @@ int staging_mkdir(const char *dir)
 
 	if (!dir[0])
 		return -EINVAL;
-	if (!stat(dir, &st))
-		return S_ISDIR(st.st_mode) ? 0 : -ENOTDIR;
+	if (!lstat(dir, &st))
+		return check_trusted(dir);
 	p = strdup(dir);
 	if (!p)
 		return -ENOMEM;
@@ -74,7 +109,7 @@ int staging_mkdir(const char *dir)
 	if (!err)
 		log_info("staging directory %s created", dir);
 	free(p);
-	return err;
+	return err ? err : check_trusted(dir);
 }
 
 int staging_create(const char *dir, uint32_t mount_id, char **path)

@@ -20,8 +20,20 @@ const char *staging_default(void);
 /* A mount's staging directory: its staging= option, else the default. */
 const char *staging_dir_of(const char *mount_staging);
 
-/* mkdir -p dir, the last component mode 0700.  0 or -errno. */
+/* s3f.ko's superblock magic: staging there would write to itself */
+#define STAGING_S3F_MAGIC	0x53334653
+
+/*
+ * mkdir -p dir, the last component mode 0700; then staging_trusted().
+ * 0 or -errno (-EPERM: refused, the reason logged).
+ */
 int staging_mkdir(const char *dir);
+/*
+ * May staged data live in dir?  A directory (not a symbolic link),
+ * owned by s3fd's user, mode 0700 (nobody else reads or swaps staging
+ * files), not on an s3f mount.  0, or -errno with why saying which.
+ */
+int staging_trusted(const char *dir, char *why, size_t len);
 
 /*
  * Create a staging file for mount_id in dir (made when missing):

@@ -662,19 +662,15 @@ static int data_fd(const void *data, uint64_t len)
 
 /*
  * Where the multipart upload of a writer's session is noted while in
- * progress (commit_opts.upload_note): a directory of the staging
- * directory, made when missing.  NULL when it cannot be made.
+ * progress (commit_opts.upload_note): in the staging directory's
+ * .uploads/ (made by the commit engine when it writes a note).
  */
 static char *upload_note_path(uint64_t session)
 {
-	char *dir, *path = NULL;
+	char *path;
 
-	if (asprintf(&dir, "%s/.uploads", staging_default()) < 0)
+	if (asprintf(&path, "%s/.uploads/%016" PRIx64, staging_default(), session) < 0)
 		return NULL;
-	if ((mkdir(dir, 0700) == 0 || errno == EEXIST) &&
-	    asprintf(&path, "%s/%016" PRIx64, dir, session) < 0)
-		path = NULL;
-	free(dir);
 	return path;
 }
 

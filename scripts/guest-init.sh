@@ -199,8 +199,10 @@ rgw_start() {
 	: "${AWS_SECRET_ACCESS_KEY:=$S3F_GUEST_S3_SECRET}"
 	: "${AWS_REGION:=$S3F_GUEST_S3_REGION}"
 	: "${S3F_MOUNT_OPTIONS:=endpoint=$S3F_ENDPOINT,region=$AWS_REGION,addressing=path}"
+	# RGW is not on the guest's loopback: plain http needs the admin's word
+	S3FD_ALLOW_HTTP=1
 	export S3F_ENDPOINT S3F_BUCKET AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY \
-		AWS_REGION S3F_MOUNT_OPTIONS
+		AWS_REGION S3F_MOUNT_OPTIONS S3FD_ALLOW_HTTP
 }
 
 # rgw_wait: until RGW answers through the forward.

@@ -300,6 +300,11 @@ mount_fails() {	# name regex source options
 mount_fails "missing bucket" "bucket \"no-such-bucket\" does not exist" no-such-bucket "$OPTS"
 mount_fails "unreachable endpoint" "cannot reach the endpoint http://127.0.0.1:1" \
 	"$S3F_BUCKET" "endpoint=http://127.0.0.1:1,region=us-east-1"
+# plain http only to this node, unless s3fd --allow-http (nothing is sent)
+restart_helper S3FD_ALLOW_HTTP=0
+mount_fails "plain http to another host" "plain http to http://192.0.2.1 refused" \
+	"$S3F_BUCKET" "endpoint=http://192.0.2.1,region=us-east-1"
+restart_helper
 mount_fails "unknown option" "Unknown parameter 'bogus'" "$S3F_BUCKET" "$OPTS,bogus=1"
 mount_fails "malformed file_mode" "file_mode" "$S3F_BUCKET" "$OPTS,file_mode=99999"
 mount_fails "bad addressing" "addressing" "$S3F_BUCKET" "$OPTS,addressing=sideways"
