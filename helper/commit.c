@@ -12,6 +12,7 @@
  * fails for any reason is aborted, so nothing partial ever appears.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -599,6 +600,9 @@ static int part_fn(void *arg, size_t i, struct s3_result *res)
 	if (!err)
 		add_stat(&x->out->bytes_uploaded, p->len);
 	bufbudget_free(mem, p->len);
+	/* the upload is alive: its note is no leftover (commit.h) */
+	if (!err && x->o->upload_note)
+		utimensat(AT_FDCWD, x->o->upload_note, NULL, 0);
 	return err;
 }
 
@@ -683,8 +687,8 @@ static void upload_note_clear(const char *note)
 		log_debug("upload note %s: %s", note, strerror(errno));
 }
 
-static void upload_note_write(const char *note, const char *key,
-			      const char *upload_id)
+static void upload_note_write(struct s3_client *c, const char *note,
+			      const char *key, const char *upload_id)
 {
 	FILE *f;
 
@@ -706,28 +710,45 @@ static void upload_note_write(const char *note, const char *key,
 		log_debug("upload note %s: %s", note, strerror(errno));
 		return;
 	}
-	fprintf(f, "%s\n%s\n", key, upload_id);
+	fprintf(f, "%s\n%s\n%s %s\n", key, upload_id, s3_client_host(c),
+		s3_client_bucket(c));
 	if (fclose(f))
 		upload_note_clear(note);
+}
+
+/*
+ * The upload a note names, when it is one of c's endpoint and bucket:
+ * aborted, and the note removed.  Returns false when the note is of
+ * another server (left alone).
+ */
+bool commit_abort_noted_upload(struct s3_client *c, const char *note)
+{
+	char key[S3F_MAX_KEY_LEN + 2], id[1024], where[1024], mine[1024];
+	bool ours = true;
+	FILE *f;
+
+	if (!note || !(f = fopen(note, "re")))
+		return true;
+	if (fgets(key, sizeof(key), f) && fgets(id, sizeof(id), f)) {
+		key[strcspn(key, "\n")] = '\0';
+		id[strcspn(id, "\n")] = '\0';
+		snprintf(mine, sizeof(mine), "%s %s\n", s3_client_host(c),
+			 s3_client_bucket(c));
+		ours = fgets(where, sizeof(where), f) && !strcmp(where, mine);
+		if (ours && key[0] && id[0] && !s3_mpu_abort(c, key, id, NULL))
+			log_info("commit %s: aborted upload %s, left by an earlier helper",
+				 key, id);
+	}
+	fclose(f);
+	if (ours)
+		upload_note_clear(note);
+	return ours;
 }
 
 /* An earlier helper's upload for this writer, left in progress: abort it. */
 static void upload_note_abort(struct s3_client *c, const char *note)
 {
-	char key[S3F_MAX_KEY_LEN + 2], id[1024];
-	FILE *f;
-
-	if (!note || !(f = fopen(note, "re")))
-		return;
-	if (fgets(key, sizeof(key), f) && fgets(id, sizeof(id), f)) {
-		key[strcspn(key, "\n")] = '\0';
-		id[strcspn(id, "\n")] = '\0';
-		if (key[0] && id[0] && !s3_mpu_abort(c, key, id, NULL))
-			log_info("commit %s: aborted upload %s, left by an earlier helper",
-				 key, id);
-	}
-	fclose(f);
-	upload_note_clear(note);
+	commit_abort_noted_upload(c, note);
 }
 
 static int commit_multipart(struct attempt *a, const char *base_etag,
@@ -755,7 +776,7 @@ static int commit_multipart(struct attempt *a, const char *base_etag,
 	err = s3_mpu_create(x->c, a->key, put, &upload_id, res);
 	if (err)
 		return err;
-	upload_note_write(x->o->upload_note, a->key, upload_id);
+	upload_note_write(x->c, x->o->upload_note, a->key, upload_id);
 	a->upload_id = upload_id;
 	err = s3_parallel(a->nplan, x->jobs, part_fn, a, res);
 	if (__atomic_load_n(&a->conflict, __ATOMIC_RELAXED)) {

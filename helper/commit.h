@@ -134,10 +134,20 @@ struct commit_opts {
 	 * ("KEY\nUPLOAD_ID\n"), from its creation to its Complete or
 	 * Abort.  A helper killed in between leaves it behind; the commit
 	 * sent again (the same writer's session) aborts that upload first,
-	 * so that no upload stays abandoned on the server.
+	 * so that no upload stays abandoned on the server.  Its mtime is
+	 * renewed with every part: a note untouched for COMMIT_NOTE_STALE_S
+	 * is a leftover that the next mount of its bucket aborts.
 	 */
 	const char *upload_note;
 };
+
+/*
+ * A note (commit_opts.upload_note) of c's endpoint and bucket: abort the
+ * upload it names and remove it.  False when it is another server's.
+ */
+bool commit_abort_noted_upload(struct s3_client *c, const char *note);
+
+#define COMMIT_NOTE_STALE_S	3600
 
 #define COMMIT_TAG_META		"s3f-commit"
 

@@ -290,6 +290,11 @@ const char *s3_client_bucket(const struct s3_client *c)
 	return c->bucket;
 }
 
+const char *s3_client_host(const struct s3_client *c)
+{
+	return c->host;
+}
+
 void s3_client_stats(struct s3_client *c, struct s3_stats *out)
 {
 	out->requests = __atomic_load_n(&c->stats.requests, __ATOMIC_RELAXED);

@@ -14,12 +14,14 @@
  * allowed).
  * Malformed values are ignored with a log line, never turned into 0.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include "bufbudget.h"
 #include "log.h"
@@ -257,6 +259,34 @@ static int put_entry(struct nl_msg *msg, const char *name, size_t len,
  * found out by the first write that needs it (mount_conditions): a
  * mount writes nothing to the bucket.
  */
+/*
+ * Uploads a helper left in progress (killed, or its node crashed) and no
+ * commit came back for within COMMIT_NOTE_STALE_S: abort those of this
+ * mount's endpoint and bucket (commit_opts.upload_note).
+ */
+static void sweep_upload_notes(struct s3_client *c)
+{
+	char *dir, *path;
+	struct dirent *d;
+	struct stat st;
+	DIR *dh;
+
+	if (asprintf(&dir, "%s/.uploads", staging_default()) < 0)
+		return;
+	dh = opendir(dir);
+	while (dh && (d = readdir(dh))) {
+		if (d->d_name[0] == '.' || asprintf(&path, "%s/%s", dir, d->d_name) < 0)
+			continue;
+		if (!lstat(path, &st) && S_ISREG(st.st_mode) &&
+		    time(NULL) - st.st_mtime > COMMIT_NOTE_STALE_S)
+			commit_abort_noted_upload(c, path);
+		free(path);
+	}
+	if (dh)
+		closedir(dh);
+	free(dir);
+}
+
 static void mount_prepare_writes(struct job *job)
 {
 	struct mount_entry *me;
@@ -268,6 +298,7 @@ static void mount_prepare_writes(struct job *job)
 		log_warn("mount %u: %s", job->mp.id, errbuf);
 		return;
 	}
+	sweep_upload_notes(mount_client(me));
 	mounts_put(me);
 	if (job->mp.staging[0]) {
 		err = staging_mkdir(job->mp.staging);

@@ -132,6 +132,7 @@ void s3_client_free(struct s3_client *c);
  */
 int s3_client_reload_creds(struct s3_client *c, char *errbuf, size_t errlen);
 const char *s3_client_bucket(const struct s3_client *c);
+const char *s3_client_host(const struct s3_client *c);	/* "host[:port]" */
 
 /* One log-ready line describing a failure: "403 SignatureDoesNotMatch: ... (request id ...)". */
 const char *s3_result_str(const struct s3_result *res, char *buf, size_t len);

@@ -143,11 +143,6 @@ static void s3f_req_fail(struct s3f_req *req, int error)
 }
 
 /*
- * Hand one copy of the request to the helper at @portid.  On failure the
- * request goes back to QUEUED and the scan tries again (a full socket
- * queue drains; a dead socket is followed by URELEASE and a new helper).
- */
-/*
  * The time the kernel still waits for @req, in its message: the helper
  * gives up on the request then.  0 for a request whose waiter sends
  * CANCEL instead (s3f_upcall_keep).  Written before each send; an
@@ -165,6 +160,11 @@ static void s3f_req_put_timeout(struct s3f_req *req)
 	memcpy(nla_data(req->timeout_attr), &ms, sizeof(ms));
 }
 
+/*
+ * Hand one copy of the request to the helper at @portid.  On failure the
+ * request goes back to QUEUED and the scan tries again (a full socket
+ * queue drains; a dead socket is followed by URELEASE and a new helper).
+ */
 static void s3f_req_send(struct s3f_req *req, u32 portid)
 {
 	struct sk_buff *skb;

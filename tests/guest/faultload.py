@@ -142,7 +142,7 @@ def helper_faults(stop, seed, n):
     rng = random.Random(seed)
     done = []
     for _ in range(n):
-        if stop.wait(rng.uniform(3, 10)):
+        if stop.wait(rng.uniform(2, 8)):
             break
         pids = wstress.helper_pids()
         if not pids:
@@ -181,7 +181,8 @@ def cmd_run(mount, prefix, seconds, seed):
                                  args=(mount, prefix, model, stop, seed * 100 + w, w))
                 for w in range(3)]
     helper_done = []
-    hth = threading.Thread(target=lambda: helper_done.extend(helper_faults(stop, seed, 3)))
+    nhelper = int(os.environ.get("S3F_CAMPAIGN_HELPER_FAULTS", "3"))
+    hth = threading.Thread(target=lambda: helper_done.extend(helper_faults(stop, seed, nhelper)))
     t0 = time.time()
     for t in threads + [hth]:
         t.start()

@@ -21,6 +21,8 @@
 #
 #   S3F_CAMPAIGN_SECONDS (60)  how long the workload of 1 runs
 #   S3F_CAMPAIGN_SEED (1)      its random choices
+#   S3F_CAMPAIGN_HELPER_FAULTS (3)  how often s3fd is killed or stopped
+#                              (at most: every 2-8 s while the workload runs)
 set -u
 top=$(cd "$(dirname "$0")/../.." && pwd)
 . "$top/tests/lib.sh"
