@@ -190,7 +190,7 @@ static int make_client(const struct mount_params *mp, bool fast,
 			 "(s3fd --allow-http allows it; data and signed requests go "
 			 "unprotected)", *endpoint);
 		free(region);
-		return -EPERM;
+		return -EACCES;	/* mount(8) shows the reason only then */
 	}
 	err = s3_creds_load(profile, &creds, errbuf, errlen);
 	if (err) {

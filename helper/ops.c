@@ -329,9 +329,10 @@ static void op_mount(struct s3f_nl *nl, struct job *job)
 		const char *dir = staging_dir_of(job->mp.staging);
 		char why[256];
 
+		/* EACCES: mount(8) shows the reason (for EPERM it shows its own) */
 		if (staging_mkdir(dir) == -EPERM &&
 		    staging_trusted(dir, why, sizeof(why)) == -EPERM) {
-			err = -EPERM;
+			err = -EACCES;
 			snprintf(errbuf, sizeof(errbuf), "staging directory %s refused: it %s",
 				 dir, why);
 		}
