@@ -1,19 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * S3 engine transport: URLs, SigV4 headers, curl, retries, errno.
- *
- * Thread safety: a struct s3_client is shared by all threads.  Its
- * configuration is written once in s3_client_new() and only read
- * afterwards; the credentials are replaced by s3_client_reload_creds()
- * under creds_lock.  Connections: libcurl does not support sharing its
- * connection cache between threads that run transfers at the same time
- * (CURLSHOPT_SHARE, CURL_LOCK_DATA_CONNECT), so each easy handle keeps
- * its own connections, and an easy handle is used by one thread at a
- * time: a worker takes one from the pool of idle handles (pool_lock)
- * for a request and gives it back with its connections still open.
- * Only the DNS cache and TLS sessions are shared, through the share
- * object, whose lock classes have a mutex each.  The statistics are
- * atomics.  When to retry is retry.c's decision.
+ * S3 engine transport: URLs, SigV4 headers, one request on a curl easy
+ * handle of the client (client.c), the attempt loop (retry.c decides
+ * what is tried again), errno.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -27,49 +16,13 @@
 
 #include <curl/curl.h>
 
+#include "client.h"
 #include "creds.h"
 #include "http.h"
 #include "log.h"
 #include "retry.h"
 
-#define HTTP_POOL_MAX		64
-#define HTTP_HANDLE_CONNECTS	4	/* idle connections one easy handle keeps */
 #define HTTP_ERROR_BODY_MAX	(64 * 1024)
-
-struct s3_client {
-	/* set once in s3_client_new(), read-only afterwards */
-	char *scheme;			/* "http" or "https" */
-	char *host;			/* "host[:port]" as sent in Host: */
-	char *base_path;		/* endpoint's path, "" or "/prefix" */
-	char *region;
-	char *bucket;
-	char *ca_file;
-	enum s3_addressing addressing;
-	char *profile;			/* where the credentials come from, or NULL */
-	pthread_rwlock_t creds_lock;	/* guards creds */
-	struct s3_creds creds;
-	int max_retries;
-	long connect_timeout_ms;
-	long low_speed_time_s;
-	long retry_base_ms;
-	long retry_cap_ms;
-	long attempt_timeout_ms;	/* 0: none */
-
-	CURLSH *share;
-	pthread_mutex_t share_locks[CURL_LOCK_DATA_LAST];
-
-	pthread_mutex_t pool_lock;	/* guards pool[] and npool */
-	CURL *pool[HTTP_POOL_MAX];
-	int npool;
-
-	/*
-	 * Set (atomically) once the server is seen to refuse a quoted ETag
-	 * in If-Match (RGW does): conditions are then sent unquoted.
-	 */
-	int etag_unquoted;
-
-	struct s3_stats stats;		/* atomics */
-};
 
 /* Does the request carry a Content-MD5 header (signed with the rest)? */
 static bool has_content_md5(const struct http_request *req)
@@ -80,265 +33,6 @@ static bool has_content_md5(const struct http_request *req)
 		if (!strcasecmp(req->headers[i].name, "content-md5"))
 			return true;
 	return false;
-}
-
-static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
-
-static void curl_global_setup(void)
-{
-	curl_global_init(CURL_GLOBAL_DEFAULT);
-}
-
-static void share_lock(CURL *h, curl_lock_data data, curl_lock_access access,
-		       void *userp)
-{
-	struct s3_client *c = userp;
-
-	pthread_mutex_lock(&c->share_locks[data]);
-}
-
-static void share_unlock(CURL *h, curl_lock_data data, void *userp)
-{
-	struct s3_client *c = userp;
-
-	pthread_mutex_unlock(&c->share_locks[data]);
-}
-
-static int dup_creds(struct s3_creds *dst, const struct s3_creds *src)
-{
-	memset(dst, 0, sizeof(*dst));
-	dst->access_key = strdup(src->access_key ? src->access_key : "");
-	dst->secret_key = strdup(src->secret_key ? src->secret_key : "");
-	if (src->session_token)
-		dst->session_token = strdup(src->session_token);
-	if (src->source)
-		dst->source = strdup(src->source);
-	if (!dst->access_key || !dst->secret_key ||
-	    (src->session_token && !dst->session_token) ||
-	    (src->source && !dst->source))
-		return -ENOMEM;
-	return 0;
-}
-
-static bool bucket_name_valid(const char *b)
-{
-	size_t n = strlen(b), i;
-
-	if (n < 3 || n > 63)
-		return false;
-	for (i = 0; i < n; i++) {
-		unsigned char ch = b[i];
-
-		if (!(islower(ch) || isdigit(ch) || ch == '.' || ch == '-' ||
-		      ch == '_'))
-			return false;
-	}
-	return true;
-}
-
-/* Split "scheme://host[:port][/path]" into the client's fields. */
-static int parse_endpoint(struct s3_client *c, const char *endpoint,
-			  char *errbuf, size_t errlen)
-{
-	const char *p, *slash;
-	size_t hostlen;
-
-	if (!strncmp(endpoint, "http://", 7)) {
-		c->scheme = strdup("http");
-		p = endpoint + 7;
-	} else if (!strncmp(endpoint, "https://", 8)) {
-		c->scheme = strdup("https");
-		p = endpoint + 8;
-	} else {
-		snprintf(errbuf, errlen,
-			 "endpoint \"%s\" must start with http:// or https://",
-			 endpoint);
-		return -EINVAL;
-	}
-	slash = strchr(p, '/');
-	hostlen = slash ? (size_t)(slash - p) : strlen(p);
-	if (!hostlen || memchr(p, '@', hostlen) || memchr(p, '?', hostlen) ||
-	    memchr(p, '#', hostlen)) {
-		snprintf(errbuf, errlen, "endpoint \"%s\" has no valid host",
-			 endpoint);
-		return -EINVAL;
-	}
-	if (c->addressing == S3_ADDR_VIRTUAL) {
-		if (asprintf(&c->host, "%s.%.*s", c->bucket, (int)hostlen, p) < 0)
-			c->host = NULL;
-	} else {
-		c->host = strndup(p, hostlen);
-	}
-	c->base_path = strdup(slash ? slash : "");
-	if (!c->scheme || !c->host || !c->base_path)
-		return -ENOMEM;
-	/* "http://h/" and "http://h" are the same endpoint */
-	hostlen = strlen(c->base_path);
-	while (hostlen && c->base_path[hostlen - 1] == '/')
-		c->base_path[--hostlen] = '\0';
-	return 0;
-}
-
-int s3_client_new(const struct s3_config *cfg, const struct s3_creds *creds,
-		  struct s3_client **out, char *errbuf, size_t errlen)
-{
-	struct s3_client *c;
-	int i, err;
-
-	*out = NULL;
-	if (!cfg->endpoint || !cfg->bucket || !cfg->region) {
-		snprintf(errbuf, errlen, "endpoint, bucket and region are required");
-		return -EINVAL;
-	}
-	if (!bucket_name_valid(cfg->bucket)) {
-		snprintf(errbuf, errlen, "\"%s\" is not a valid bucket name",
-			 cfg->bucket);
-		return -EINVAL;
-	}
-	pthread_once(&curl_once, curl_global_setup);
-
-	c = calloc(1, sizeof(*c));
-	if (!c)
-		return -ENOMEM;
-	c->addressing = cfg->addressing;
-	pthread_rwlock_init(&c->creds_lock, NULL);
-	if (cfg->profile && !(c->profile = strdup(cfg->profile))) {
-		free(c);
-		return -ENOMEM;
-	}
-	c->bucket = strdup(cfg->bucket);
-	c->region = strdup(cfg->region);
-	if (cfg->ca_file)
-		c->ca_file = strdup(cfg->ca_file);
-	err = -ENOMEM;
-	if (!c->bucket || !c->region || (cfg->ca_file && !c->ca_file))
-		goto out_free;
-	err = parse_endpoint(c, cfg->endpoint, errbuf, errlen);
-	if (err)
-		goto out_free;
-	err = dup_creds(&c->creds, creds);
-	if (err)
-		goto out_free;
-	c->max_retries = cfg->max_retries > 0 ? cfg->max_retries : 5;
-	c->connect_timeout_ms = cfg->connect_timeout_ms > 0 ? cfg->connect_timeout_ms : 5000;
-	c->low_speed_time_s = cfg->low_speed_time_s > 0 ? cfg->low_speed_time_s : 30;
-	c->retry_base_ms = cfg->retry_base_ms > 0 ? cfg->retry_base_ms : 100;
-	c->retry_cap_ms = cfg->retry_cap_ms > 0 ? cfg->retry_cap_ms : 5000;
-	c->attempt_timeout_ms = cfg->attempt_timeout_ms > 0 ? cfg->attempt_timeout_ms : 0;
-
-	for (i = 0; i < CURL_LOCK_DATA_LAST; i++)
-		pthread_mutex_init(&c->share_locks[i], NULL);
-	pthread_mutex_init(&c->pool_lock, NULL);
-	err = -ENOMEM;
-	c->share = curl_share_init();
-	if (!c->share)
-		goto out_free;
-	curl_share_setopt(c->share, CURLSHOPT_LOCKFUNC, share_lock);
-	curl_share_setopt(c->share, CURLSHOPT_UNLOCKFUNC, share_unlock);
-	curl_share_setopt(c->share, CURLSHOPT_USERDATA, c);
-	curl_share_setopt(c->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
-	curl_share_setopt(c->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION);
-
-	*out = c;
-	return 0;
-
-out_free:
-	s3_client_free(c);
-	return err;
-}
-
-void s3_client_free(struct s3_client *c)
-{
-	int i;
-
-	if (!c)
-		return;
-	for (i = 0; i < c->npool; i++)
-		curl_easy_cleanup(c->pool[i]);
-	if (c->share)
-		curl_share_cleanup(c->share);
-	free(c->scheme);
-	free(c->host);
-	free(c->base_path);
-	free(c->region);
-	free(c->bucket);
-	free(c->ca_file);
-	free(c->profile);
-	s3_creds_free(&c->creds);
-	pthread_rwlock_destroy(&c->creds_lock);
-	free(c);
-}
-
-int s3_client_reload_creds(struct s3_client *c, char *errbuf, size_t errlen)
-{
-	struct s3_creds fresh, old;
-	int err;
-
-	err = s3_creds_load(c->profile, &fresh, errbuf, errlen);
-	if (err)
-		return err;
-	pthread_rwlock_wrlock(&c->creds_lock);
-	old = c->creds;
-	c->creds = fresh;
-	pthread_rwlock_unlock(&c->creds_lock);
-	s3_creds_free(&old);
-	return 0;
-}
-
-const char *s3_client_bucket(const struct s3_client *c)
-{
-	return c->bucket;
-}
-
-const char *s3_client_host(const struct s3_client *c)
-{
-	return c->host;
-}
-
-void s3_client_stats(struct s3_client *c, struct s3_stats *out)
-{
-	out->requests = __atomic_load_n(&c->stats.requests, __ATOMIC_RELAXED);
-	out->retries = __atomic_load_n(&c->stats.retries, __ATOMIC_RELAXED);
-	out->bytes_sent = __atomic_load_n(&c->stats.bytes_sent, __ATOMIC_RELAXED);
-	out->bytes_received = __atomic_load_n(&c->stats.bytes_received, __ATOMIC_RELAXED);
-}
-
-bool http_etag_unquoted(struct s3_client *c)
-{
-	return __atomic_load_n(&c->etag_unquoted, __ATOMIC_RELAXED);
-}
-
-void http_set_etag_unquoted(struct s3_client *c)
-{
-	if (!__atomic_exchange_n(&c->etag_unquoted, 1, __ATOMIC_RELAXED))
-		log_info("s3: %s wants unquoted ETags in If-Match; sending them so",
-			 c->host);
-}
-
-static CURL *pool_get(struct s3_client *c)
-{
-	CURL *h = NULL;
-
-	pthread_mutex_lock(&c->pool_lock);
-	if (c->npool)
-		h = c->pool[--c->npool];
-	pthread_mutex_unlock(&c->pool_lock);
-	if (!h)
-		h = curl_easy_init();
-	return h;
-}
-
-static void pool_put(struct s3_client *c, CURL *h)
-{
-	curl_easy_reset(h);
-	pthread_mutex_lock(&c->pool_lock);
-	if (c->npool < HTTP_POOL_MAX) {
-		c->pool[c->npool++] = h;
-		h = NULL;
-	}
-	pthread_mutex_unlock(&c->pool_lock);
-	if (h)
-		curl_easy_cleanup(h);
 }
 
 void http_response_free(struct http_response *resp)
@@ -896,7 +590,7 @@ static int perform_once(struct s3_client *c, CURL *h,
 	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(h, CURLOPT_SHARE, c->share);
 	/* this handle's own connections (see the top of this file) */
-	curl_easy_setopt(h, CURLOPT_MAXCONNECTS, (long)HTTP_HANDLE_CONNECTS);
+	curl_easy_setopt(h, CURLOPT_MAXCONNECTS, (long)CLIENT_HANDLE_CONNECTS);
 	curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
 	curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, xfer_progress);
 	/* an attempt ends at the job's deadline, and at the client's bound */
@@ -985,7 +679,7 @@ int http_do(struct s3_client *c, const struct http_request *req,
 	}
 	if (req->sink && req->sink->to_fd)
 		fd_start = lseek(req->sink->fd, 0, SEEK_CUR);
-	h = pool_get(c);
+	h = client_handle_get(c);
 	if (!h) {
 		err = -ENOMEM;
 		goto out_free;
@@ -1095,7 +789,7 @@ int http_do(struct s3_client *c, const struct http_request *req,
 		}
 		break;
 	}
-	pool_put(c, h);
+	client_handle_put(c, h);
 out_free:
 	free(url);
 	free(wire_path);
