@@ -3,6 +3,7 @@
 # s3f top-level build.
 #   make            kmod/s3f.ko and the helper programs
 #   make check      every test (host and guest); ends "N passed, N failed"
+#   make check-quick  the everyday subset (~10 minutes: tests/run quick)
 #   make check-long the long forms of the tests (hours: tests/run long)
 #   make demo       the demo: build, boot a guest, S3 server, show it working
 #   make clean      remove everything the build made
@@ -39,6 +40,12 @@ check:
 	$(MAKE) all
 	tests/run
 
+# The everyday subset: no KUnit, no debug kernel, a short fault campaign.
+check-quick:
+	scripts/install-deps
+	$(MAKE) all
+	tests/run quick
+
 # The long forms (fstests' fsx and fsstress at full length); same last line.
 check-long:
 	scripts/install-deps
@@ -55,4 +62,4 @@ clean:
 	$(MAKE) -C helper clean
 	rm -f helper/tests/*.o
 
-.PHONY: all module helper module-debug check check-long demo clean
+.PHONY: all module helper module-debug check check-quick check-long demo clean
