@@ -51,6 +51,13 @@ struct http_attempt {
 	uint64_t body_pos;		/* request body bytes handed to curl */
 	size_t error_cap;
 	int io_error;			/* read or sink failure, -errno */
+	/*
+	 * The blank line that ends the response's header block was seen.
+	 * curl reports success for a HEAD whose connection closed in the
+	 * middle of its headers (7.88): without this, half a response
+	 * would pass for a whole one (metadata missing, sizes wrong).
+	 */
+	bool headers_done;
 };
 
 static size_t body_read(char *dst, size_t size, size_t nmemb, void *userp)
@@ -274,6 +281,11 @@ static size_t header_cb(char *data, size_t size, size_t nmemb, void *userp)
 		a->resp->has_length = false;
 		a->resp->has_range = false;
 		a->resp->status = status;
+		a->headers_done = false;
+		return n;
+	}
+	if ((n == 2 && data[0] == '\r' && data[1] == '\n') || (n == 1 && data[0] == '\n')) {
+		a->headers_done = true;
 		return n;
 	}
 	parse_header(a, data, n);
@@ -724,6 +736,8 @@ int http_do(struct s3_client *c, const struct http_request *req,
 		if (err)
 			break;
 		count_transfer(c, h);
+		if (rc == CURLE_OK && !a.headers_done)
+			rc = CURLE_RECV_ERROR;	/* cut in its headers: see headers_done */
 		if (a.io_error) {
 			err = a.io_error;
 			snprintf(res->code, sizeof(res->code), "LocalIOError");

@@ -58,8 +58,22 @@ s3_get_keys() {
 		printf 'url = "%s/%s/%s"\noutput = "%s/%d"\n' "$S3F_ENDPOINT" "$S3F_BUCKET" \
 			"$(urlenc "$key")" "$2" "$i"
 	done <"$1" >"$2/curl.cfg"
+	# one curl, no retries: a checker, not s3f, so not through the faults
+	faults_pause
 	curl -sS --aws-sigv4 "aws:amz:$AWS_REGION:s3" --user "$AWS_ACCESS_KEY_ID:$AWS_SECRET_ACCESS_KEY" \
 		-H "x-amz-content-sha256: UNSIGNED-PAYLOAD" -w '%{http_code}\n' -K "$2/curl.cfg"
+	faults_resume
+}
+
+# faults_pause, faults_resume: under scripts/guest-run --faults, stop and
+# start the proxy's faults (for checkers that read S3 directly).
+faults_pause() {
+	[ -z "${S3F_GUEST_FAULTS:-}" ] ||
+		curl -s -m 30 -o /dev/null http://10.0.2.100/__fault-proxy/off
+}
+faults_resume() {
+	[ -z "${S3F_GUEST_FAULTS:-}" ] ||
+		curl -s -m 30 -o /dev/null http://10.0.2.100/__fault-proxy/on
 }
 
 # urlenc KEY: KEY percent-encoded for a URL path

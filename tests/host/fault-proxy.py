@@ -51,8 +51,10 @@ CANNED = {
 class State:
     """Shared between connection threads; lock guards everything."""
 
-    def __init__(self, seed, rate, stall, log):
+    def __init__(self, seed, rate, stall, log, kinds=None, first=0):
         self.lock = threading.Lock()
+        self.kinds = kinds		# only these faults, or all
+        self.first = first		# > 0: fault exactly the first N requests
         self.rng = random.Random(seed)
         self.rate = rate
         self.on = True
@@ -68,7 +70,12 @@ class State:
         """The fault for this request, or None."""
         with self.lock:
             self.count("requests")
-            if not self.on or self.rng.random() >= self.rate:
+            if not self.on:
+                return None
+            if self.first:
+                if self.counts["requests"] > self.first:
+                    return None
+            elif self.rng.random() >= self.rate:
                 return None
             kinds = ["reset-before", "reset-response", "err-500", "err-503",
                      "err-timeout", "expired-token", "stall"]
@@ -79,6 +86,8 @@ class State:
             if (method == "POST" and "uploadId" in query) or \
                (method == "PUT" and "x-amz-copy-source" in headers and "partNumber" not in query):
                 kinds += ["error-body-200"] * 3
+            if self.kinds:
+                kinds = [k for k in kinds if k in self.kinds] or list(self.kinds)
             kind = self.rng.choice(kinds)
             self.count(kind)
             self.log.write(f"{time.time():.3f} {kind} {method} {path}?{query}\n")
@@ -236,8 +245,11 @@ def main():
     ap.add_argument("--stall", type=float, default=3.0, help="seconds a stalled answer waits")
     ap.add_argument("--log", default="/dev/null")
     ap.add_argument("--lifetime", type=float, default=3600, help="exit after this many seconds")
+    ap.add_argument("--kinds", default="", help="comma-separated faults to choose from (default all)")
+    ap.add_argument("--first", type=int, default=0, help="fault exactly the first N requests")
     a = ap.parse_args()
-    st = State(a.seed, a.rate, a.stall, open(a.log, "a"))
+    kinds = [k for k in a.kinds.split(",") if k] or None
+    st = State(a.seed, a.rate, a.stall, open(a.log, "a"), kinds, a.first)
     srv = listen_loopback()
     end = time.time() + a.lifetime
     while time.time() < end:
