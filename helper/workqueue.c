@@ -128,7 +128,8 @@ int wq_push(struct job *job)
 	*m->tail = job;
 	m->tail = &job->next;
 	wq.queued[kind]++;
-	pthread_cond_broadcast(&wq.cond);
+	/* every worker can take any job it may take: waking one is enough */
+	pthread_cond_signal(&wq.cond);
 	pthread_mutex_unlock(&wq.lock);
 	return 0;
 }
@@ -186,8 +187,9 @@ void wq_done(struct job *job)
 	if (job->next_running)
 		job->next_running->prev_running = job->prev_running;
 	wq.running[kind_of(job)]--;
-	/* a commit slot may have come free */
-	pthread_cond_broadcast(&wq.cond);
+	/* a commit slot may have come free: one waiting worker takes it */
+	if (wq.queued[WQ_COMMIT])
+		pthread_cond_signal(&wq.cond);
 	pthread_mutex_unlock(&wq.lock);
 }
 
