@@ -22,6 +22,7 @@ written); no multipart upload is left in progress.
 
   faultload.py run MOUNT PREFIX SECONDS SEED
 """
+import json
 import os
 import random
 import signal
@@ -205,7 +206,6 @@ def cmd_run(mount, prefix, seconds, seed):
 
     stats = proxy("off")
     note(f"campaign: fault proxy: {stats}")
-    import json
     st = json.loads(stats)
     kinds = [k for k in st if k not in ("requests", "on", "rate")]
     check("campaign: the proxy faulted requests of several kinds",
@@ -231,8 +231,8 @@ def cmd_run(mount, prefix, seconds, seed):
 
 
 def cmd_verify_mount(mount, prefix, seed):
-    """After a remount: every file of the model reads back through it."""
-    # the model is rebuilt from S3 (checked equal above)
+    """After a remount: every object under the prefix reads back through
+    it (the objects were checked equal to the model before)."""
     s3 = S3()
     bad = []
     keys = [k for k in s3.ls(prefix + "/") if not k.endswith("/")]

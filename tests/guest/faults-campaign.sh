@@ -112,7 +112,7 @@ start=$(date +%s%N)
 out=$(cmp "$M/$P/after" "$work/obj" 2>&1); rc=$?
 took=$(ms_since "$start")
 check_eq "s3fd's workers gave up those GETs at the deadline: the next read is served at once" \
-	"$rc $([ "$took" -lt 8000 ] && echo at-once || echo "after ${took} ms")" "0 at-once"
+	"$rc$out $([ "$took" -lt 8000 ] && echo at-once || echo "after ${took} ms")" "0 at-once"
 
 # ---- 3. SIGTERM while a request stalls -----------------------------------------
 proxy "stall-gets?seconds=60" >/dev/null
