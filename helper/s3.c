@@ -474,10 +474,15 @@ int s3_mpu_list(struct s3_client *c, const char *prefix, struct s3_upload **out,
 }
 
 /*
- * CreateMultipartUpload was sent more than once (an answer was lost): the
- * server may hold uploads of key that nobody knows the id of.  Abort those
- * it initiated between our first attempt and our upload (by its clock:
- * at most elapsed_s + 1 before ours); nothing else can know their ids.
+ * CreateMultipartUpload may have been carried out more than once: s3fd
+ * retried it after a lost answer, or curl did, silently (a request on a
+ * reused connection that died before any answer is sent again on a new
+ * one).  The server then holds uploads of key that nobody knows the id
+ * of.  Abort those it initiated between our first attempt and our upload
+ * (by its clock: at most elapsed_s + 1 before ours).  One listing per
+ * multipart upload; an upload of the same key that another node started
+ * in that second is aborted too, and its commit fails and is tried again
+ * (two writers of one key at once are a conflict anyway).
  */
 static void mpu_abort_lost(struct s3_client *c, const char *key,
 			   const char *ours, long elapsed_s)
@@ -531,7 +536,7 @@ int s3_mpu_create(struct s3_client *c, const char *key,
 		err = s3_xml_parse_initiate(sink.data, sink.len, upload_id);
 	if (err)
 		log_failure("CREATE-MULTIPART", key, err, res);
-	else if (res->attempts > 1)
+	else
 		mpu_abort_lost(c, key, *upload_id, (long)(time(NULL) - started));
 	http_response_free(&resp);
 	free(sink.data);

@@ -411,6 +411,41 @@ check_eq "commit atomicity: concurrent reads each see a whole version" "$bad" 0
 check_match "commit atomicity: the reads saw the object change" "$seen" "2 .*1"
 check "commit atomicity: final content" holds "$p/big" "$work/big2"
 
+# --- answers lost after the server carried the request out ---
+# (tests/host/fault-proxy.py drops the first answer to the request that
+# matches; the commit must end as if nothing had happened: no conflict
+# copy, no failure, no upload left in progress)
+fault_proxy() { # fault_proxy KIND REGEX: fault the first request matching REGEX
+	rm -f "$work/fproxy.out"
+	python3 "$top/tests/host/fault-proxy.py" --target "$port" --lifetime 120 --kinds "$1" \
+		--match "$2" --first 1 >"$work/fproxy.out" &
+	proxy_pid=$!
+	for _ in $(seq 50); do grep -q '^port ' "$work/fproxy.out" 2>/dev/null && break; sleep 0.1; done
+	FS3="$S3 --endpoint http://127.0.0.1:$(awk '/^port /{print $2}' "$work/fproxy.out")"
+}
+lost_check() { # lost_check NAME KEY OUT RC: committed once, nothing else
+	check_match "$1: the commit succeeds" "$4 $3" "^0 .*committed"
+	check "$1: the object is the file" holds "$2" "$work/big1"
+	check_eq "$1: no conflict copy" "$(keys_under "$2" | grep -c -v -x -F "$2")" 0
+	check_eq "$1: no multipart upload left open" "$(open_uploads)" 0
+}
+fault_proxy lost-response 'POST .*uploadId='
+out=$($FS3 --log-level info commit-stage --stage "$work/big1" --size $((40 * MiB)) \
+	--commit-id 4242 --part-size 5M "$p/lost-complete" 2>&1); rc=$?
+stop_proxy
+lost_check "lost CompleteMultipartUpload answer" "$p/lost-complete" "$out" "$rc"
+fault_proxy lost-response 'POST .*[?]uploads='
+out=$($FS3 commit-stage --stage "$work/big1" --size $((40 * MiB)) \
+	--commit-id 4343 --part-size 5M "$p/lost-create" 2>&1); rc=$?
+stop_proxy
+lost_check "lost CreateMultipartUpload answer" "$p/lost-create" "$out" "$rc"
+fault_proxy error-body-200 'POST .*uploadId='
+out=$($FS3 --log-level info commit-stage --stage "$work/big1" --size $((40 * MiB)) \
+	--commit-id 4444 --part-size 5M "$p/error-200" 2>&1); rc=$?
+stop_proxy
+lost_check "CompleteMultipartUpload answering 200 with an <Error>" "$p/error-200" "$out" "$rc"
+check_match "... which was sent again" "$out" "200 with InternalError: sending it again"
+
 # --- a key that needs encoding ---
 k="$p/dir/sp ace+ü ✓.txt"
 $S3 put "$work/small1" "$k" >/dev/null

@@ -29,6 +29,7 @@ import argparse
 import json
 import os
 import random
+import re
 import socket
 import sys
 import threading
@@ -51,8 +52,10 @@ CANNED = {
 class State:
     """Shared between connection threads; lock guards everything."""
 
-    def __init__(self, seed, rate, stall, log, kinds=None, first=0):
+    def __init__(self, seed, rate, stall, log, kinds=None, first=0, match=None):
         self.lock = threading.Lock()
+        self.match = match		# only requests "METHOD path?query" matching this
+        self.matched = 0
         self.kinds = kinds		# only these faults, or all
         self.first = first		# > 0: fault exactly the first N requests
         self.rng = random.Random(seed)
@@ -72,8 +75,11 @@ class State:
             self.count("requests")
             if not self.on:
                 return None
+            if self.match and not self.match.search(f"{method} {path}?{query}"):
+                return None
+            self.matched += 1
             if self.first:
-                if self.counts["requests"] > self.first:
+                if self.matched > self.first:
                     return None
             elif self.rng.random() >= self.rate:
                 return None
@@ -247,9 +253,11 @@ def main():
     ap.add_argument("--lifetime", type=float, default=3600, help="exit after this many seconds")
     ap.add_argument("--kinds", default="", help="comma-separated faults to choose from (default all)")
     ap.add_argument("--first", type=int, default=0, help="fault exactly the first N requests")
+    ap.add_argument("--match", default="", help="fault only requests whose 'METHOD path?query' matches")
     a = ap.parse_args()
     kinds = [k for k in a.kinds.split(",") if k] or None
-    st = State(a.seed, a.rate, a.stall, open(a.log, "a"), kinds, a.first)
+    st = State(a.seed, a.rate, a.stall, open(a.log, "a"), kinds, a.first,
+               re.compile(a.match) if a.match else None)
     srv = listen_loopback()
     end = time.time() + a.lifetime
     while time.time() < end:
