@@ -329,10 +329,14 @@ static void op_mount(struct s3f_nl *nl, struct job *job)
 		const char *dir = staging_dir_of(job->mp.staging);
 		char why[256];
 
-		/* EACCES: mount(8) shows the reason (for EPERM it shows its own) */
+		/*
+		 * EINVAL, the staging directory being unusable: mount(8)
+		 * shows the reason (for EPERM it shows its own words, and on
+		 * EACCES it retries read-only, which needs no staging).
+		 */
 		if (staging_mkdir(dir) == -EPERM &&
 		    staging_trusted(dir, why, sizeof(why)) == -EPERM) {
-			err = -EACCES;
+			err = -EINVAL;
 			snprintf(errbuf, sizeof(errbuf), "staging directory %s refused: it %s",
 				 dir, why);
 		}
