@@ -459,15 +459,21 @@ int s3_mpu_list(struct s3_client *c, const char *prefix, struct s3_upload **out,
 	struct http_request req = { .method = "GET", .sink = &sink };
 	struct sigv4_kv q[2] = { { "prefix", prefix }, { "uploads", "" } };
 	struct http_response resp;
+	struct s3_result local;
+	char what[512];
 	int err;
 
+	if (!res)
+		res = &local;
 	req.query = q;
 	req.nquery = 2;
 	err = http_do(c, &req, &resp, res);
 	if (!err)
 		err = s3_xml_parse_uploads(sink.data, sink.len, out, n);
+	/* the caller says what a failure means (some servers lack the call) */
 	if (err)
-		log_failure("LIST-MULTIPART", prefix, err, res);
+		log_debug("s3: LIST-MULTIPART %s: %s", prefix,
+			  s3_result_str(res, what, sizeof(what)));
 	http_response_free(&resp);
 	free(sink.data);
 	return err;
