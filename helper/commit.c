@@ -745,12 +745,6 @@ bool commit_abort_noted_upload(struct s3_client *c, const char *note)
 	return ours;
 }
 
-/* An earlier helper's upload for this writer, left in progress: abort it. */
-static void upload_note_abort(struct s3_client *c, const char *note)
-{
-	commit_abort_noted_upload(c, note);
-}
-
 static int commit_multipart(struct attempt *a, const char *base_etag,
 			    bool first, const struct s3_put_opts *put,
 			    struct s3_result *res)
@@ -772,7 +766,8 @@ static int commit_multipart(struct attempt *a, const char *base_etag,
 	a->parts = calloc(a->nplan, sizeof(*a->parts));
 	if (!a->parts)
 		return -ENOMEM;
-	upload_note_abort(x->c, x->o->upload_note);
+	/* an earlier helper's upload for this writer, left in progress */
+	commit_abort_noted_upload(x->c, x->o->upload_note);
 	err = s3_mpu_create(x->c, a->key, put, &upload_id, res);
 	if (err)
 		return err;

@@ -330,6 +330,22 @@ static char *copy_source(struct s3_client *c, const char *src_key)
  */
 #define S3_ERROR_BODY_RETRIES	3
 
+/*
+ * After a 200 whose <Error> (res->code) may be transient: back off and
+ * say so.  True: send the request again; false: the failure stands.
+ */
+static bool error_body_again(const char *op, const char *key,
+			     const struct s3_result *res, int *retries,
+			     unsigned int *seed)
+{
+	enum retry_class cls = retry_classify_error_body(res->code);
+
+	if (cls == RETRY_NEVER || (*retries)++ >= S3_ERROR_BODY_RETRIES)
+		return false;
+	log_info("%s %s: 200 with %s: sending it again", op, key, res->code);
+	return !retry_backoff(*retries, cls, 200, 2000, seed);
+}
+
 /* A copy answered 200 whose body is an <Error>: report it like any error. */
 static int copy_result(struct http_sink *sink, char etag[S3_ETAG_MAX],
 		       struct s3_result *res)
@@ -387,17 +403,11 @@ int s3_copy(struct s3_client *c, const char *src_key, const char *dst_key,
 			err = copy_result(&sink, resp.obj.etag, res);
 		/* ... and did nothing: a transient one is tried again */
 		if (err != -EIO || res->http_status < 200 || res->http_status >= 300 ||
-		    retry_classify_error_body(res->code) == RETRY_NEVER ||
-		    retries++ >= S3_ERROR_BODY_RETRIES)
+		    !error_body_again("COPY", dst_key, res, &retries, &seed))
 			break;
-		log_info("COPY %s: 200 with %s: sending it again", dst_key, res->code);
 		http_response_free(&resp);
 		free(sink.data);
 		sink = (struct http_sink){ .max = S3_XML_MAX };
-		if (retry_backoff(retries, RETRY_TRANSIENT, 200, 2000, &seed)) {
-			memset(&resp, 0, sizeof(resp));
-			break;
-		}
 	}
 	if (!err && etag)
 		memcpy(etag, resp.obj.etag, S3_ETAG_MAX);
@@ -685,7 +695,6 @@ int s3_mpu_complete(struct s3_client *c, const char *key, const char *upload_id,
 	unsigned int seed = (unsigned int)(uintptr_t)&q;
 	struct s3_result local;
 	struct s3_body body;
-	enum retry_class cls;
 	int err, retries = 0;
 	char *xml;
 
@@ -704,12 +713,7 @@ int s3_mpu_complete(struct s3_client *c, const char *key, const char *upload_id,
 		if (err != -EREMOTEIO)
 			break;
 		err = -EIO;
-		cls = retry_classify_error_body(res->code);
-		if (cls == RETRY_NEVER || retries++ >= S3_ERROR_BODY_RETRIES)
-			break;
-		log_info("COMPLETE-MULTIPART %s: 200 with %s: sending it again",
-			 key, res->code);
-		if (retry_backoff(retries, cls, 200, 2000, &seed))
+		if (!error_body_again("COMPLETE-MULTIPART", key, res, &retries, &seed))
 			break;
 	}
 	if (!err && etag && !etag[0])
