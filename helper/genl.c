@@ -55,6 +55,7 @@ static struct nla_policy s3f_nl_policy[S3F_ATTR_MAX + 1] = {
 	[S3F_ATTR_FD]			= { .type = NLA_U32 },
 	[S3F_ATTR_STAGE]		= { .type = NLA_STRING },
 	[S3F_ATTR_BASE_SIZE]		= { .type = NLA_U64 },
+	[S3F_ATTR_CLEAN_SIZE]		= { .type = NLA_U64 },
 	[S3F_ATTR_EXTENTS]		= { .type = NLA_UNSPEC },
 	[S3F_ATTR_DATA]			= { .type = NLA_UNSPEC },
 	[S3F_ATTR_ATIME_NS]		= { .type = NLA_U64 },	/* s64 */

@@ -18,6 +18,7 @@
 #include "creds.h"
 #include "log.h"
 #include "mounts.h"
+#include "recover.h"
 #include "s3f.h"
 
 struct mount_entry {
@@ -288,6 +289,71 @@ void mounts_put(struct mount_entry *me)
 	pthread_mutex_unlock(&mounts_lock);
 	if (last)
 		entry_free(me);
+}
+
+/* s3fd --no-recover clears it before the workers start; read-only after */
+static bool recover_on = true;
+
+void mounts_set_recover(bool on)
+{
+	recover_on = on;
+}
+
+struct recover_job {
+	struct mount_entry *me;		/* a reference */
+	char *dir;
+};
+
+static void *recover_thread(void *arg)
+{
+	struct recover_job *rj = arg;
+	struct mount_entry *me = rj->me;
+	struct commit_conditions cond;
+	int left;
+
+	/* the probe of conditional writes only when there is work */
+	if (recover_count(rj->dir, me->params.endpoint, me->params.bucket) > 0) {
+		mount_conditions(me, &cond);
+		left = recover_dir(me->client, rj->dir, me->params.endpoint,
+				   me->params.bucket, &cond);
+		if (left)
+			log_warn("mount %u: %d staging file(s) of an earlier boot left in %s: s3fctl recover list",
+				 me->params.id, left, rj->dir);
+	}
+	mounts_put(me);
+	free(rj->dir);
+	free(rj);
+	return NULL;
+}
+
+void mounts_recover(struct mount_entry *me, const char *dir)
+{
+	struct recover_job *rj;
+	pthread_attr_t attr;
+	pthread_t tid;
+	int err;
+
+	if (!recover_on || recover_count(dir, me->params.endpoint, me->params.bucket) <= 0)
+		return;
+	rj = calloc(1, sizeof(*rj));
+	if (!rj || !(rj->dir = strdup(dir))) {
+		free(rj);
+		return;
+	}
+	pthread_mutex_lock(&mounts_lock);
+	me->refcnt++;
+	pthread_mutex_unlock(&mounts_lock);
+	rj->me = me;
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	err = pthread_create(&tid, &attr, recover_thread, rj);
+	pthread_attr_destroy(&attr);
+	if (err) {
+		log_warn("mount %u: cannot start recovery: %s", me->params.id, strerror(err));
+		mounts_put(me);
+		free(rj->dir);
+		free(rj);
+	}
 }
 
 struct s3_client *mount_client(struct mount_entry *me)

@@ -68,6 +68,16 @@ int mounts_probe(const struct mount_params *mp, char *errbuf, size_t errlen);
 void mounts_forget(uint32_t id);
 /* s3fd --allow-http: plain http to endpoints other than this node. */
 void mounts_allow_http(bool allow);
+/*
+ * s3fd --no-recover: a read-write MOUNT does not recover what earlier
+ * boots staged for its bucket (mounts_recover).
+ */
+void mounts_set_recover(bool on);
+/*
+ * At a read-write MOUNT: commit, in the background, what earlier boots
+ * staged in dir for me's endpoint and bucket (recover.h).
+ */
+void mounts_recover(struct mount_entry *me, const char *dir);
 /* SIGHUP: every mount's client loads its credentials again. */
 void mounts_reload_creds(void);
 void mounts_cleanup(void);

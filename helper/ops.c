@@ -254,12 +254,6 @@ static int put_entry(struct nl_msg *msg, const char *name, size_t len,
 /* ---- MOUNT ---- */
 
 /*
- * A read-write mount: make its client now, so that credentials problems
- * show at mount time.  Which conditional writes the server honours is
- * found out by the first write that needs it (mount_conditions): a
- * mount writes nothing to the bucket.
- */
-/*
  * Uploads a helper left in progress (killed, or its node crashed) and no
  * commit came back for within COMMIT_NOTE_STALE_S: abort those of this
  * mount's endpoint and bucket (commit_opts.upload_note).
@@ -287,6 +281,14 @@ static void sweep_upload_notes(struct s3_client *c)
 	free(dir);
 }
 
+/*
+ * A read-write mount: make its client now, so that credentials problems
+ * show at mount time.  Which conditional writes the server honours is
+ * found out by the first write that needs it (mount_conditions): a
+ * mount writes nothing to the bucket, but for what an earlier boot
+ * staged and a crash kept from being committed (recovered in the
+ * background).
+ */
 static void mount_prepare_writes(struct job *job)
 {
 	struct mount_entry *me;
@@ -299,13 +301,16 @@ static void mount_prepare_writes(struct job *job)
 		return;
 	}
 	sweep_upload_notes(mount_client(me));
-	mounts_put(me);
 	if (job->mp.staging[0]) {
 		err = staging_mkdir(job->mp.staging);
 		if (err)
 			log_warn("mount %u: staging directory %s: %s (writes will fail)",
 				 job->mp.id, job->mp.staging, strerror(-err));
 	}
+	/* what an earlier boot staged for this bucket and never committed */
+	if (!staging_mkdir(staging_dir_of(job->mp.staging)))
+		mounts_recover(me, staging_dir_of(job->mp.staging));
+	mounts_put(me);
 }
 
 static void op_mount(struct s3f_nl *nl, struct job *job)

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * s3fd's file system upcalls: MOUNT, LOOKUP, READDIR, READ, UMOUNT here;
- * the write path's (STAGE_OPEN, COMMIT, STAGE_RELEASE, DELETE, MKDIR,
- * RMDIR, RENAME, SYMLINK) in wjobs.c.  A job is parsed from the upcall
+ * the write path's (STAGE_OPEN, STAGE_NOTE, COMMIT, STAGE_RELEASE, DELETE,
+ * MKDIR, RMDIR, RENAME, SYMLINK) in wjobs.c.  A job is parsed from the upcall
  * on the netlink thread and run on a worker.
  */
 #ifndef S3F_HELPER_OPS_H
@@ -33,8 +33,8 @@ struct job {
 	char *new_key;
 	char *stage;
 	char *target;
-	uint64_t size, base_size;
-	bool has_size, has_base_size;
+	uint64_t size, base_size, clean_size;
+	bool has_size, has_base_size, has_clean_size;
 	uint32_t flags;
 	uint64_t commit_id;		/* COMMIT: 0 when absent */
 	uint64_t commit_session;	/* COMMIT: 0 when absent */

@@ -986,13 +986,41 @@ static const struct {
 	{ "commit-stage", cmd_commit_stage },
 };
 
-static int open_client(struct cli *cli)
+int s3cli_client(struct s3_config *cfg, const char *profile,
+		 struct s3_client **out)
 {
 	struct s3_creds creds;
 	char errbuf[512];
 	char *region = NULL;
-	const char *env;
 	int err;
+
+	if (!cfg->region || !cfg->region[0]) {
+		region = s3_region_load(profile);
+		cfg->region = region;
+	}
+	err = s3_creds_load(profile, &creds, errbuf, sizeof(errbuf));
+	if (err) {
+		fprintf(stderr, "s3fctl: credentials: %s\n", errbuf);
+		free(region);
+		cfg->region = NULL;
+		return -1;
+	}
+	if (cfg->max_retries < 0)
+		cfg->max_retries = 0;
+	err = s3_client_new(cfg, &creds, out, errbuf, sizeof(errbuf));
+	s3_creds_free(&creds);
+	if (err)
+		fprintf(stderr, "s3fctl: %s\n", err == -ENOMEM ? "out of memory" : errbuf);
+	/* the client keeps its own copy of the region */
+	free(region);
+	if (region)
+		cfg->region = NULL;
+	return err ? -1 : 0;
+}
+
+static int open_client(struct cli *cli)
+{
+	const char *env;
 
 	if (!cli->cfg.endpoint)
 		cli->cfg.endpoint = getenv("S3F_ENDPOINT");
@@ -1005,26 +1033,7 @@ static int open_client(struct cli *cli)
 		fprintf(stderr, "s3fctl: need --endpoint and --bucket (or S3F_ENDPOINT, S3F_BUCKET)\n");
 		return -1;
 	}
-	if (!cli->cfg.region) {
-		region = s3_region_load(cli->profile);
-		cli->cfg.region = region;
-	}
-	err = s3_creds_load(cli->profile, &creds, errbuf, sizeof(errbuf));
-	if (err) {
-		fprintf(stderr, "s3fctl: credentials: %s\n", errbuf);
-		free(region);
-		return -1;
-	}
-	if (cli->cfg.max_retries < 0)
-		cli->cfg.max_retries = 0;
-	err = s3_client_new(&cli->cfg, &creds, &cli->client, errbuf, sizeof(errbuf));
-	s3_creds_free(&creds);
-	if (err)
-		fprintf(stderr, "s3fctl: %s\n", err == -ENOMEM ? "out of memory" : errbuf);
-	/* the client keeps its own copy of the region */
-	free(region);
-	cli->cfg.region = NULL;
-	return err ? -1 : 0;
+	return s3cli_client(&cli->cfg, cli->profile, &cli->client);
 }
 
 int s3cli_main(int argc, char **argv)

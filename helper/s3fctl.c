@@ -6,6 +6,8 @@
  *   s3fctl commit PATH...    commit files to S3 now (fsync each)
  *   s3fctl wait [PATH...]    commit everything written on these file
  *                            systems, or on every s3f mount (syncfs)
+ *   s3fctl recover ...       staged data a node crash left (list,
+ *                            commit, discard)
  *   s3fctl s3 ...            the S3 engine from the command line
  *
  * Exit status of `status`: 0 helper registered (and answered the ping),
@@ -22,6 +24,7 @@
 
 #include "genl.h"
 #include "log.h"
+#include "recovercli.h"
 #include "s3cli.h"
 
 static void usage(FILE *f)
@@ -30,6 +33,7 @@ static void usage(FILE *f)
 		"usage: s3fctl status [--ping]\n"
 		"       s3fctl commit PATH...\n"
 		"       s3fctl wait [PATH...]\n"
+		"       s3fctl recover list|commit|discard ...  (s3fctl recover --help)\n"
 		"       s3fctl s3 [OPTIONS] COMMAND [ARGS]   (s3fctl s3 --help)\n"
 		"\n"
 		"  status   is s3f.ko loaded, is a helper registered (--ping: and\n"
@@ -37,6 +41,7 @@ static void usage(FILE *f)
 		"  commit   commit each file to S3 now and wait for it (fsync)\n"
 		"  wait     commit every file written on the file system of each\n"
 		"           PATH, or of every s3f mount, and wait (syncfs)\n"
+		"  recover  staged data a node crash kept from being committed\n"
 		"  s3       the S3 engine without the kernel\n");
 }
 
@@ -159,6 +164,8 @@ int main(int argc, char **argv)
 		return cmd_wait(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "s3"))
 		return s3cli_main(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "recover"))
+		return recover_cli_main(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
 		usage(stdout);
 		return 0;

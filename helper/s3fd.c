@@ -67,6 +67,9 @@ static void usage(FILE *f)
 		"                       least 8; requests wait for room (default %llu)\n"
 		"      --allow-http     allow http:// endpoints other than this node\n"
 		"                       (S3FD_ALLOW_HTTP=1 too); https otherwise\n"
+		"      --no-recover     do not commit what an earlier boot staged and\n"
+		"                       never committed (a node crash) when a mount\n"
+		"                       of its bucket starts; s3fctl recover does it\n"
 		"      --conditions C   which conditional writes the servers honour:\n"
 		"                       auto (default: probed once per endpoint and\n"
 		"                       bucket, by the first write), none, put, or\n"
@@ -92,6 +95,7 @@ static int parse_args(int argc, char **argv, struct s3fd_opts *o)
 		{ "buffer-mib", required_argument, NULL, 'b' },
 		{ "conditions", required_argument, NULL, 'C' },
 		{ "allow-http", no_argument, NULL, 'H' },
+		{ "no-recover", no_argument, NULL, 'R' },
 		{ "test-ignore-upcalls", no_argument, NULL, 'I' },
 		{ "test-bad-replies", no_argument, NULL, 'B' },
 		{ "test-commit-delay-ms", required_argument, NULL, 'D' },
@@ -153,6 +157,9 @@ static int parse_args(int argc, char **argv, struct s3fd_opts *o)
 		}
 		case 'H':
 			mounts_allow_http(true);
+			break;
+		case 'R':
+			mounts_set_recover(false);
 			break;
 		case 'C': {
 			struct commit_conditions cond = { 0 };

@@ -10,6 +10,7 @@
  *   COMMIT         (from STAGE, or DATA: the bytes themselves)
  *                  ETAG, BYTES_UPLOADED, BYTES_COPIED; CONFLICT (the key
  *                  written) when another writer's version was kept.
+ *   STAGE_NOTE     0 once the journal says what the kernel said.
  *   STAGE_RELEASE  0 (the kernel does not wait).
  *   DELETE, RMDIR  0.
  *   MKDIR, SYMLINK ETAG.
@@ -20,8 +21,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include "journal.h"
 #include "log.h"
 #include "staging.h"
 #include "wjobs.h"
@@ -30,6 +33,7 @@ bool wjob_is_write(uint8_t cmd)
 {
 	switch (cmd) {
 	case S3F_CMD_STAGE_OPEN:
+	case S3F_CMD_STAGE_NOTE:
 	case S3F_CMD_COMMIT:
 	case S3F_CMD_STAGE_RELEASE:
 	case S3F_CMD_DELETE:
@@ -144,7 +148,10 @@ static bool wjob_valid(const struct job *job)
 {
 	switch (job->cmd) {
 	case S3F_CMD_STAGE_OPEN:
-		return nonempty(job->key);
+		return nonempty(job->key) && job->has_base_size && job->has_clean_size;
+	case S3F_CMD_STAGE_NOTE:
+		return nonempty(job->key) && nonempty(job->stage) &&
+		       job->has_base_size && job->has_clean_size;
 	case S3F_CMD_COMMIT:
 		if (job->has_data && (job->stage || job->nextents ||
 				      job->data_len != job->size))
@@ -185,6 +192,10 @@ int wjob_parse(struct s3f_nl *nl, struct job *job, struct nlattr **attrs)
 	if (attrs[S3F_ATTR_BASE_SIZE]) {
 		job->has_base_size = true;
 		job->base_size = nla_get_u64(attrs[S3F_ATTR_BASE_SIZE]);
+	}
+	if (attrs[S3F_ATTR_CLEAN_SIZE]) {
+		job->has_clean_size = true;
+		job->clean_size = nla_get_u64(attrs[S3F_ATTR_CLEAN_SIZE]);
 	}
 	if (attrs[S3F_ATTR_FLAGS])
 		job->flags = nla_get_u32(attrs[S3F_ATTR_FLAGS]);
@@ -268,6 +279,41 @@ static const char *job_staging_dir(const struct job *job)
 
 /* ---- staging files ---- */
 
+/* Is job->stage a staging file of the job's mount (or s3fd's default)? */
+static bool stage_is_ours(const struct job *job)
+{
+	return staging_is_ours(job_staging_dir(job), job->stage) ||
+	       staging_is_ours(staging_default(), job->stage);
+}
+
+
+/* The journal fields STAGE_OPEN and STAGE_NOTE carry. */
+static void stage_journal_fill(const struct job *job, struct journal *j)
+{
+	j->key = job->key;
+	j->base_etag = job->etag;
+	j->base_size = job->base_size;
+	j->clean_size = job->clean_size;
+}
+
+static int stage_journal_open(const struct job *job, const char *path)
+{
+	struct journal j = {
+		.endpoint = job->mp.endpoint,
+		.bucket = job->mp.bucket,
+		.region = job->mp.region,
+		.profile = job->mp.profile,
+		.virtual_hosted = job->mp.addressing == S3F_ADDRESSING_VIRTUAL,
+		.mode = job->meta.has_mode ? job->meta.mode : 0100644,
+		.uid = job->meta.uid,
+		.gid = job->meta.gid,
+		.mtime_ns = job->meta.mtime_ns,
+	};
+
+	stage_journal_fill(job, &j);
+	return journal_write(path, &j);
+}
+
 static void op_stage_open(struct s3f_nl *nl, struct job *job)
 {
 	const char *dir = job_staging_dir(job);
@@ -287,6 +333,17 @@ static void op_stage_open(struct s3f_nl *nl, struct job *job)
 	    fchown(fd, job->meta.uid, job->meta.gid))
 		log_debug("mount %u: staging file %s: chown %u:%u: %s", job->mp.id,
 			  path, job->meta.uid, job->meta.gid, strerror(errno));
+	/* before the kernel stages a byte: a node crash finds it */
+	err = stage_journal_open(job, path);
+	if (err) {
+		log_warn("mount %u: cannot write the journal of %s (%s): %s",
+			 job->mp.id, path, job->key, strerror(-err));
+		close(fd);
+		unlink(path);
+		free(path);
+		s3f_nl_reply(nl, job->id, err, NULL);
+		return;
+	}
 	msg = s3f_nl_msg(nl, S3F_CMD_REPLY);
 	if (!msg || nla_put_u32(msg, S3F_ATTR_FD, fd) ||
 	    nla_put_string(msg, S3F_ATTR_STAGE, path)) {
@@ -303,6 +360,7 @@ static void op_stage_open(struct s3f_nl *nl, struct job *job)
 		log_warn("mount %u: staging file for %s not handed over (%s): %s removed",
 			 job->mp.id, job->key, strerror(-err), path);
 		unlink(path);
+		journal_remove(path);
 	} else {
 		log_debug("mount %u: %s staged in %s", job->mp.id, job->key, path);
 	}
@@ -315,6 +373,8 @@ static void op_stage_release(struct s3f_nl *nl, struct job *job)
 	int err;
 
 	err = staging_remove(dirs, 2, job->stage);
+	if (!err || err == -ENOENT)
+		journal_remove(job->stage);	/* only next to a file of ours */
 	if (err == -EPERM)
 		log_warn("mount %u: STAGE_RELEASE of %s refused: not a staging file in %s or %s",
 			 job->mp.id, job->stage, dirs[0], dirs[1]);
@@ -326,11 +386,52 @@ static void op_stage_release(struct s3f_nl *nl, struct job *job)
 	s3f_nl_reply(nl, job->id, 0, NULL);
 }
 
+static void op_stage_note(struct s3f_nl *nl, struct job *job)
+{
+	struct journal j;
+	char *keep[2];
+	int err;
+
+	if (!stage_is_ours(job)) {
+		log_warn("mount %u: STAGE_NOTE of %s refused: not a staging file in %s or %s",
+			 job->mp.id, job->stage, job_staging_dir(job), staging_default());
+		s3f_nl_reply(nl, job->id, -EPERM, NULL);
+		return;
+	}
+	err = journal_read(job->stage, &j);
+	if (err) {
+		log_warn("mount %u: journal of %s: %s", job->mp.id, job->stage,
+			 strerror(-err));
+		s3f_nl_reply(nl, job->id, err, NULL);
+		return;
+	}
+	/* the job's strings stand in for the journal's while it is written */
+	keep[0] = j.key;
+	keep[1] = j.base_etag;
+	stage_journal_fill(job, &j);
+	j.gone = job->flags & S3F_STAGE_GONE;
+	err = journal_write(job->stage, &j);
+	j.key = keep[0];
+	j.base_etag = keep[1];
+	journal_free(&j);
+	if (err)
+		log_warn("mount %u: journal of %s: %s", job->mp.id, job->stage,
+			 strerror(-err));
+	else
+		log_debug("mount %u: journal of %s: %s, clean below %" PRIu64 "%s",
+			  job->mp.id, job->stage, job->key, job->clean_size,
+			  j.gone ? ", gone" : "");
+	s3f_nl_reply(nl, job->id, err, NULL);
+}
+
 bool wjob_run_local(struct s3f_nl *nl, struct job *job)
 {
 	switch (job->cmd) {
 	case S3F_CMD_STAGE_OPEN:
 		op_stage_open(nl, job);
+		return true;
+	case S3F_CMD_STAGE_NOTE:
+		op_stage_note(nl, job);
 		return true;
 	case S3F_CMD_STAGE_RELEASE:
 		op_stage_release(nl, job);
@@ -357,6 +458,59 @@ static int commit_reply(struct s3f_nl *nl, const struct commit_result *out,
 	return 0;
 }
 
+/*
+ * The journal of a staged COMMIT: the tag of the commit about to be
+ * made, so that recovery after a crash knows an object carrying it for
+ * this very commit (committed, nothing left to do).  A staging file
+ * without a journal (a helper before protocol 8 made it) is left so.
+ */
+static void commit_journal_pending(const struct job *job,
+				   const struct wops_commit_req *req)
+{
+	struct journal j;
+	int err;
+
+	if (!stage_is_ours(job) || journal_read(job->stage, &j))
+		return;
+	wops_commit_tag(req, j.pending, sizeof(j.pending));
+	err = journal_write(job->stage, &j);
+	if (err)
+		log_warn("mount %u: journal of %s: %s", job->mp.id, job->stage,
+			 strerror(-err));
+	journal_free(&j);
+}
+
+/*
+ * A staged COMMIT succeeded: the object is the journal's base from now
+ * on (under the conflict copy's key when there was one), every staged
+ * byte below its size is the base's, and the staging file as it is now
+ * holds nothing new.
+ */
+static void commit_journal_done(const struct job *job,
+				const struct commit_result *out)
+{
+	struct journal j;
+	struct stat st;
+	int err;
+
+	if (!stage_is_ours(job) || journal_read(job->stage, &j))
+		return;
+	free(j.key);
+	free(j.base_etag);
+	j.key = strdup(out->key ? out->key : job->key);
+	j.base_etag = strdup(out->etag);
+	j.base_size = j.clean_size = job->size;
+	j.pending[0] = '\0';
+	j.committed = !stat(job->stage, &st);
+	j.committed_size = st.st_size;
+	j.committed_mtime_ns = st.st_mtim.tv_sec * 1000000000LL + st.st_mtim.tv_nsec;
+	err = j.key && j.base_etag ? journal_write(job->stage, &j) : -ENOMEM;
+	if (err)
+		log_warn("mount %u: journal of %s: %s", job->mp.id, job->stage,
+			 strerror(-err));
+	journal_free(&j);
+}
+
 static void op_commit(struct s3f_nl *nl, struct job *job, struct mount_entry *me)
 {
 	struct wops_commit_req req = {
@@ -379,12 +533,16 @@ static void op_commit(struct s3f_nl *nl, struct job *job, struct mount_entry *me
 	int err;
 
 	mount_conditions(me, &req.conditions);
+	if (job->stage)
+		commit_journal_pending(job, &req);
 	err = wops_commit(mount_client(me), job->key, &req, &out, &res);
 	if (err) {
 		log_failure(job, "commit", job->key, err, &res);
 		s3f_nl_reply(nl, job->id, err, NULL);
 		return;
 	}
+	if (job->stage)
+		commit_journal_done(job, &out);
 	if (out.conflict)
 		log_warn("mount %u: commit %s: another writer replaced it; both kept: theirs at %s, ours at %s",
 			 job->mp.id, job->key, job->key, out.key);

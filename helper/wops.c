@@ -674,6 +674,17 @@ static char *upload_note_path(uint64_t session)
 	return path;
 }
 
+void wops_commit_tag(const struct wops_commit_req *req, char *buf, size_t len)
+{
+	if (req->commit_id && req->commit_session)
+		snprintf(buf, len, "%016" PRIx64 "-%016" PRIx64,
+			 req->commit_session, req->commit_id);
+	else if (req->commit_id)
+		snprintf(buf, len, "%016" PRIx64, req->commit_id);
+	else if (len)
+		buf[0] = '\0';
+}
+
 int wops_commit(struct s3_client *c, const char *key,
 		const struct wops_commit_req *req, struct commit_result *out,
 		struct s3_result *res)
@@ -722,8 +733,7 @@ int wops_commit(struct s3_client *c, const char *key,
 	wops_meta_kv(&req->meta, &kv);
 	if (req->commit_id && req->commit_session) {
 		/* "SESSION-ID": a retry is recognised by both, a rebase by the first */
-		snprintf(kv.val[kv.n], WOPS_META_LEN, "%016" PRIx64 "-%016" PRIx64,
-			 req->commit_session, req->commit_id);
+		wops_commit_tag(req, kv.val[kv.n], WOPS_META_LEN);
 		snprintf(session, sizeof(session), "%016" PRIx64 "-", req->commit_session);
 		o.own_commit_tag = kv.val[kv.n];
 		o.own_session = session;
@@ -731,7 +741,7 @@ int wops_commit(struct s3_client *c, const char *key,
 		note = upload_note_path(req->commit_session);
 		o.upload_note = note;
 	} else if (req->commit_id) {
-		snprintf(kv.val[kv.n], WOPS_META_LEN, "%016" PRIx64, req->commit_id);
+		wops_commit_tag(req, kv.val[kv.n], WOPS_META_LEN);
 		o.own_commit_tag = kv.val[kv.n];
 		meta_add(&kv, COMMIT_TAG_META);
 	}

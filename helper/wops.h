@@ -152,6 +152,12 @@ struct wops_commit_req {
 };
 
 /*
+ * The x-amz-meta-s3f-commit tag wops_commit() stores for req: "SESSION-ID"
+ * or "ID" (16 hex digits each), "" without a commit_id.
+ */
+void wops_commit_tag(const struct wops_commit_req *req, char *buf, size_t len);
+
+/*
  * Commit req as key through commit_object(): the staging file read-only
  * (sparse when there is a base) or req->data (all of it), metadata from req->meta,
  * Content-Type application/octet-stream.  out as commit_object's.

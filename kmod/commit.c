@@ -310,7 +310,8 @@ static bool s3f_try_clean(struct inode *inode)
 /*
  * The key is no longer the inode's to write (unlinked, or replaced by a
  * rename): never commit it again, and let lookups of the key make a new
- * inode (s3f_iget skips unlinked ones).  Caller holds commit_mutex.
+ * inode (s3f_iget skips unlinked ones); its staging journal says so.
+ * Caller holds commit_mutex; process context.
  */
 void s3f_forget(struct inode *inode)
 {
@@ -326,6 +327,8 @@ void s3f_forget(struct inode *inode)
 		put = true;
 	}
 	spin_unlock(&sbi->dirty_lock);
+	/* a node crash must not bring the staged bytes back */
+	s3f_stage_note(inode, -1);
 	if (put)
 		iput(inode);	/* the caller holds a reference too */
 }

@@ -560,12 +560,25 @@ static int s3f_stage_open_on_reply(struct s3f_req *req, struct genl_info *info)
 	return 0;
 }
 
+/* The journal's fields of STAGE_OPEN and STAGE_NOTE. */
+static int s3f_put_stage_state(struct sk_buff *msg,
+			       const struct s3f_stage_state *st)
+{
+	if ((st->etag[0] && nla_put_string(msg, S3F_ATTR_ETAG, st->etag)) ||
+	    nla_put_u64_64bit(msg, S3F_ATTR_BASE_SIZE, st->base_size, S3F_ATTR_PAD) ||
+	    nla_put_u64_64bit(msg, S3F_ATTR_CLEAN_SIZE, st->clean_size, S3F_ATTR_PAD))
+		return -EMSGSIZE;
+	return 0;
+}
+
 /*
- * A staging file for @inode's @key, given to the inode's owner (UID,
- * GID): its blocks count against that user's quota.
+ * A staging file for @inode's key (@st, which the journal records),
+ * given to the inode's owner (UID, GID): its blocks count against that
+ * user's quota.
  */
-int s3f_op_stage_open(struct super_block *sb, const char *key,
-		      struct inode *inode, struct file **file, char **path)
+int s3f_op_stage_open(struct super_block *sb, struct inode *inode,
+		      const struct s3f_stage_state *st, struct file **file,
+		      char **path)
 {
 	struct s3f_stage_reply r = {};
 	struct s3f_req *req;
@@ -576,10 +589,14 @@ int s3f_op_stage_open(struct super_block *sb, const char *key,
 	req = s3f_req_alloc(S3F_CMD_STAGE_OPEN, s3f_stage_open_on_reply, &r);
 	if (!req)
 		return -ENOMEM;
-	msg = s3f_fs_request_size(sb, req, key, S3F_WRITE_MSG_SIZE, &hdr);
+	msg = s3f_fs_request_size(sb, req, st->key, S3F_WRITE_MSG_SIZE, &hdr);
 	if (!msg ||
 	    nla_put_u32(msg, S3F_ATTR_UID, from_kuid_munged(&init_user_ns, inode->i_uid)) ||
-	    nla_put_u32(msg, S3F_ATTR_GID, from_kgid_munged(&init_user_ns, inode->i_gid))) {
+	    nla_put_u32(msg, S3F_ATTR_GID, from_kgid_munged(&init_user_ns, inode->i_gid)) ||
+	    nla_put_u32(msg, S3F_ATTR_MODE, inode->i_mode) ||
+	    nla_put_s64(msg, S3F_ATTR_MTIME_NS, timespec64_to_ns(&inode->i_mtime),
+			S3F_ATTR_PAD) ||
+	    s3f_put_stage_state(msg, st)) {
 		nlmsg_free(msg);
 		s3f_req_put(req);
 		return -ENOMEM;
@@ -590,6 +607,28 @@ int s3f_op_stage_open(struct super_block *sb, const char *key,
 	*file = r.file;
 	*path = r.path;
 	return 0;
+}
+
+/* STAGE_NOTE: the journal of staging file @path must say @st. */
+int s3f_op_stage_note(struct super_block *sb, const char *path,
+		      const struct s3f_stage_state *st)
+{
+	struct s3f_req *req;
+	struct sk_buff *msg;
+	void *hdr;
+
+	req = s3f_req_alloc(S3F_CMD_STAGE_NOTE, NULL, NULL);
+	if (!req)
+		return -ENOMEM;
+	msg = s3f_fs_request_size(sb, req, st->key, S3F_WRITE_MSG_SIZE, &hdr);
+	if (!msg || nla_put_string(msg, S3F_ATTR_STAGE, path) ||
+	    nla_put_u32(msg, S3F_ATTR_FLAGS, st->gone ? S3F_STAGE_GONE : 0) ||
+	    s3f_put_stage_state(msg, st)) {
+		nlmsg_free(msg);
+		s3f_req_put(req);
+		return -ENOMEM;
+	}
+	return s3f_fs_upcall(req, msg, hdr, S3F_UPCALL_TIMEOUT);
 }
 
 /*

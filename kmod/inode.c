@@ -524,15 +524,28 @@ static int s3f_stage_lock_thawed(struct inode *inode)
 /*
  * A new size: the page cache, the staging file and the clean limit
  * follow.  Counted as a change; the caller marks the inode dirty.
+ * Lowering the clean limit of a staged file is noted in its journal
+ * first, under the commit lock so that no COMMIT's end records an older
+ * limit after the note.
  */
 int s3f_setattr_size(struct inode *inode, loff_t size)
 {
 	struct s3f_inode *si = S3F_I(inode);
+	bool lowers = size < READ_ONCE(si->clean_limit);
 	int err;
 
+	if (lowers) {
+		err = s3f_commit_lock(inode);
+		if (err)
+			return err;
+		/* after a crash, zeros where zeros are due */
+		err = s3f_stage_note(inode, size);
+		if (err)
+			goto out_unlock;
+	}
 	err = s3f_stage_lock_thawed(inode);
 	if (err)
-		return err;
+		goto out_renote;
 	if (size < i_size_read(inode))
 		err = s3f_stage_truncate(inode, size);
 	if (!err) {
@@ -541,6 +554,12 @@ int s3f_setattr_size(struct inode *inode, loff_t size)
 		atomic64_inc(&si->changes);
 	}
 	up_write(&si->stage_sem);
+out_renote:
+	if (err && lowers)
+		s3f_stage_note(inode, -1);	/* it did not happen */
+out_unlock:
+	if (lowers)
+		mutex_unlock(&si->commit_mutex);
 	return err;
 }
 

@@ -675,6 +675,8 @@ static int s3f_rename_file(struct inode *old_dir, struct dentry *old_dentry,
 	s3f_install_key(inode, k);
 	k = NULL;
 	inode->i_ctime = now;
+	/* staged bytes of an open file: the journal follows the key */
+	s3f_stage_note(inode, -1);
 out_free:
 	kfree(k);
 	kfree(new_key);

@@ -433,6 +433,9 @@ extern const struct file_operations s3f_file_fops;
 extern const struct inode_operations s3f_symlink_iops;
 
 /* stage.c */
+struct s3f_stage_state;
+void s3f_stage_state(struct inode *inode, struct s3f_stage_state *st);
+int s3f_stage_note(struct inode *inode, loff_t clean_size);
 int s3f_stage_get(struct inode *inode);
 int s3f_stage_try(struct inode *inode);
 bool s3f_stage_file_ok(struct file *file, const char *path);
@@ -544,8 +547,24 @@ struct s3f_commit_args {
 	u64 uploaded, copied;
 };
 
-int s3f_op_stage_open(struct super_block *sb, const char *key,
-		      struct inode *inode, struct file **file, char **path);
+/*
+ * What a staging file's journal records (STAGE_OPEN, STAGE_NOTE): a
+ * snapshot, s3f_stage_state().  @key points to storage that lives as
+ * long as the inode.
+ */
+struct s3f_stage_state {
+	const char *key;
+	char etag[S3F_ETAG_MAX];
+	u64 base_size;
+	u64 clean_size;
+	bool gone;
+};
+
+int s3f_op_stage_open(struct super_block *sb, struct inode *inode,
+		      const struct s3f_stage_state *st, struct file **file,
+		      char **path);
+int s3f_op_stage_note(struct super_block *sb, const char *path,
+		      const struct s3f_stage_state *st);
 int s3f_op_commit(struct super_block *sb, struct s3f_commit_args *a,
 		  void (*on_done)(struct s3f_req *req));
 void s3f_op_stage_release(struct super_block *sb, const char *path);

@@ -35,20 +35,80 @@
 #include "s3f.h"
 
 /*
+ * What the journal of @inode's staging file records (STAGE_OPEN,
+ * STAGE_NOTE): the key, the base version, the clean limit, and whether
+ * the key is still the file's.
+ */
+void s3f_stage_state(struct inode *inode, struct s3f_stage_state *st)
+{
+	struct s3f_inode *si = S3F_I(inode);
+
+	spin_lock(&si->lock);
+	st->key = si->key;
+	strscpy(st->etag, si->etag, sizeof(st->etag));
+	st->base_size = si->base_size;
+	st->clean_size = READ_ONCE(si->clean_limit);
+	st->gone = READ_ONCE(si->unlinked);
+	spin_unlock(&si->lock);
+}
+
+static bool s3f_stage_state_same(const struct s3f_stage_state *a,
+				 const struct s3f_stage_state *b)
+{
+	return a->key == b->key && !strcmp(a->etag, b->etag) &&
+	       a->base_size == b->base_size && a->clean_size == b->clean_size &&
+	       a->gone == b->gone;
+}
+
+/*
+ * Tell the helper what the journal of @inode's staging file must now
+ * say, and wait until it is on disk: the state as it is, or, with
+ * @clean_size >= 0, as it will be once a truncation to @clean_size is
+ * applied (sent before it, so a crash never finds a journal that takes
+ * zeros for the base's bytes; see Documentation/recovery.md).  0 when
+ * the inode has no staging file.  Process context, no s3f lock that a
+ * COMMIT's end takes.
+ */
+int s3f_stage_note(struct inode *inode, loff_t clean_size)
+{
+	struct s3f_inode *si = S3F_I(inode);
+	struct s3f_stage_state st;
+	char *path = NULL;
+	int err;
+
+	spin_lock(&si->lock);
+	if (si->stage_path)
+		path = kstrdup(si->stage_path, GFP_ATOMIC);
+	spin_unlock(&si->lock);
+	if (!path)
+		return READ_ONCE(si->stage) ? -ENOMEM : 0;
+	s3f_stage_state(inode, &st);
+	if (clean_size >= 0)
+		st.clean_size = min_t(u64, st.clean_size, clean_size);
+	err = s3f_op_stage_note(inode->i_sb, path, &st);
+	if (err)
+		pr_warn_ratelimited("%s: staging journal not updated: %d\n", st.key, err);
+	kfree(path);
+	return err;
+}
+
+/*
  * Give @inode a staging file unless it has one.  Process context; call
  * it before dirtying a page, never from writeback.
  */
 int s3f_stage_get(struct inode *inode)
 {
 	struct s3f_inode *si = S3F_I(inode);
+	struct s3f_stage_state sent, now;
 	struct file *file;
 	char *path;
 	int err;
 
 	if (READ_ONCE(si->stage))
 		return 0;
+	s3f_stage_state(inode, &sent);
 	/* no lock across the upcall: two racing callers make two files */
-	err = s3f_op_stage_open(inode->i_sb, si->key, inode, &file, &path);
+	err = s3f_op_stage_open(inode->i_sb, inode, &sent, &file, &path);
 	if (err) {
 		WRITE_ONCE(si->stage_err, err);
 		WRITE_ONCE(si->stage_failed, jiffies | 1);
@@ -65,10 +125,18 @@ int s3f_stage_get(struct inode *inode)
 		si->stage_path = path;
 		spin_unlock(&si->lock);
 		file = NULL;
+		/*
+		 * A truncation or rename while STAGE_OPEN was out found no
+		 * staging file to note; from here on they do.
+		 */
+		s3f_stage_state(inode, &now);
 	}
 	up_write(&si->stage_sem);
-	if (!file)
+	if (!file) {
+		if (!s3f_stage_state_same(&sent, &now))
+			s3f_stage_note(inode, -1);
 		return 0;
+	}
 out_release:
 	fput(file);
 	s3f_op_stage_release(inode->i_sb, path);

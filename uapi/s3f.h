@@ -29,7 +29,7 @@
  * whose version differs: both sides are built from one tree and shipped
  * together (dkms + package), so there is no negotiation.
  */
-#define S3F_PROTOCOL_VERSION	7
+#define S3F_PROTOCOL_VERSION	8
 
 /*
  * S3F_ATTR_XATTRS: an object's extended attributes (s3fs-fuse's
@@ -138,9 +138,14 @@ enum s3f_cmd {
 	/*
 	 * kernel -> helper upcall: make a staging file for KEY.  Attrs:
 	 * MOUNT, KEY, UID and GID (the file's owner: the staging file is
-	 * given to them, so quotas count it).  The helper creates an empty
+	 * given to them, so quotas count it), MODE, MTIME_NS, and what a
+	 * journal needs to rebuild the file after a node crash (protocol
+	 * 8): ETAG and BASE_SIZE of the base version (ETAG absent: a new
+	 * object), CLEAN_SIZE (unstaged bytes below it are the base's,
+	 * above it zeros).  The helper creates an empty
 	 * file, mode 0600, in its staging directory (the mount's STAGING when
-	 * given) and replies with FD, a
+	 * given), writes its journal (Documentation/recovery.md) durably,
+	 * and replies with FD, a
 	 * descriptor of it open read-write in the replying process, and
 	 * STAGE, its path.  The REPLY handler takes its own reference to
 	 * the file (fget in the helper's sendmsg): the helper closes its
@@ -228,6 +233,18 @@ enum s3f_cmd {
 	 * unanswered, so a CANCEL only saves time.
 	 */
 	S3F_CMD_CANCEL,
+	/*
+	 * kernel -> helper upcall (protocol 8): what the journal of staging
+	 * file STAGE records changed.  Attrs: MOUNT, STAGE, KEY, ETAG
+	 * (absent: a new object), BASE_SIZE, CLEAN_SIZE, FLAGS
+	 * (S3F_STAGE_GONE: the key is no longer the file's, unlinked or
+	 * replaced: never recover it).  Sent, and waited for, before a
+	 * truncation lowers CLEAN_SIZE, after a rename gave the file a new
+	 * KEY and ETAG, and when the file is unlinked.  A COMMIT's own
+	 * changes (new ETAG and sizes, a conflict copy's key) the helper
+	 * records itself.
+	 */
+	S3F_CMD_STAGE_NOTE,
 
 	__S3F_CMD_MAX,
 };
@@ -280,6 +297,7 @@ enum s3f_attr {
 	S3F_ATTR_XATTRS,		/* binary, extended attributes: see below */
 	S3F_ATTR_WAITING,		/* u32, STATUS: upcalls waiting for a helper to come back */
 	S3F_ATTR_TIMEOUT_MS,		/* u32, every upcall: ms the kernel still waits for it; 0: until CANCEL */
+	S3F_ATTR_CLEAN_SIZE,		/* u64, STAGE_OPEN/NOTE: unstaged bytes past it are zeros */
 
 	__S3F_ATTR_MAX,
 };
@@ -333,6 +351,9 @@ struct s3f_extent {
 
 /* COMMIT flags */
 #define S3F_COMMIT_FAIL_ON_CONFLICT	(1U << 0)	/* conflict=fail */
+
+/* STAGE_NOTE flags */
+#define S3F_STAGE_GONE			(1U << 0)	/* never recover */
 
 /* RENAME flags */
 #define S3F_RENAME_NOREPLACE		(1U << 0)
