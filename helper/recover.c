@@ -398,6 +398,54 @@ static int stage_holes_exact(const char *stage)
 	return ret;
 }
 
+/*
+ * The staging file's ranges that differ from the base (recover_ranges),
+ * or, where holes cannot be told (*exact false), all of it.
+ */
+static int recovery_map(struct recovery *r, bool *exact)
+{
+	uint64_t size = r->st.st_size;
+	int ret = 1;
+
+	/* a new file, or one rewritten from 0: every byte staged or a zero */
+	if (r->j.base_etag && r->j.clean_size)
+		ret = stage_holes_exact(r->stage);
+	if (ret < 0)
+		return ret;
+	*exact = ret;
+	if (*exact)
+		return recover_ranges(r->fd, r->j.base_etag ? r->j.clean_size : 0, size,
+				      &r->ranges, &r->nranges);
+	r->nranges = 0;
+	r->ranges = malloc(sizeof(*r->ranges));
+	if (!r->ranges)
+		return -ENOMEM;
+	r->ranges[0].off = 0;
+	r->ranges[0].len = size;
+	r->nranges = size ? 1 : 0;
+	return 0;
+}
+
+/*
+ * Is the staging file as its last commit left it, and so already in S3?
+ * Its size and mtime as the journal recorded them after the commit, and
+ * (the clock may not have ticked between that commit and a later write)
+ * its bytes the object's.  1 yes, 0 no, -errno.
+ */
+static int recovery_unchanged(struct recovery *r)
+{
+	int64_t mtime = r->st.st_mtim.tv_sec * 1000000000LL + r->st.st_mtim.tv_nsec;
+
+	if (!r->j.committed || r->j.committed_size != (uint64_t)r->st.st_size ||
+	    r->j.committed_mtime_ns != mtime || r->obj.size != (uint64_t)r->st.st_size)
+		return 0;
+	/*
+	 * Holes read as zeros: equal bytes mean the object has zeros there
+	 * too, so even a hole taken for data proves the same content.
+	 */
+	return same_bytes(r->c, r->j.key, r->obj.etag, r->fd, r->ranges, r->nranges);
+}
+
 /* Steps 2 to 5 of the decision (the head comment). */
 static int recovery_decide(struct recovery *r, struct recover_result *out)
 {
@@ -405,40 +453,33 @@ static int recovery_decide(struct recovery *r, struct recover_result *out)
 	bool onto_base = r->has_obj && r->j.base_etag &&
 			 !strcmp(r->obj.etag, r->j.base_etag);
 	uint64_t size = r->st.st_size;
-	int exact, same;
+	bool exact;
+	int err;
 
 	if (r->j.pending[0] && tag && !strcmp(tag, r->j.pending) && r->obj.size == size) {
 		result_set(out, RECOVER_UNCHANGED, "its last commit landed (ETag %s)",
 			   r->obj.etag);
 		return 0;
 	}
-	if (!r->j.base_etag || !r->j.clean_size) {
-		exact = 1;	/* every byte is staged or a zero: no telling needed */
-	} else {
-		exact = stage_holes_exact(r->stage);
-		if (exact < 0)
-			return result_set(out, RECOVER_FAILED, "staging directory: %s",
-					  strerror(-exact)), exact;
+	err = recovery_map(r, &exact);
+	if (err)
+		return result_set(out, RECOVER_FAILED, "cannot map the staging file: %s",
+				  strerror(-err)), err;
+	if (onto_base) {
+		err = recovery_unchanged(r);
+		if (err < 0)
+			return result_set(out, RECOVER_FAILED, "compare: %s",
+					  strerror(-err)), err;
+		if (err) {
+			result_set(out, RECOVER_UNCHANGED,
+				   "committed before the crash (ETag %s)", r->obj.etag);
+			return 0;
+		}
 	}
 	if (!exact) {
 		result_set(out, RECOVER_HELD,
 			   "the staging file system does not report holes: staged bytes cannot be told from the base's");
 		return 0;
-	}
-	if (recover_ranges(r->fd, r->j.base_etag ? r->j.clean_size : 0, size,
-			   &r->ranges, &r->nranges))
-		return result_set(out, RECOVER_FAILED, "cannot map the staging file"), -EIO;
-	if (onto_base && r->j.committed && r->j.committed_size == size &&
-	    size == r->obj.size &&
-	    r->j.committed_mtime_ns == r->st.st_mtim.tv_sec * 1000000000LL + r->st.st_mtim.tv_nsec) {
-		same = same_bytes(r->c, r->j.key, r->obj.etag, r->fd, r->ranges, r->nranges);
-		if (same < 0)
-			return result_set(out, RECOVER_FAILED, "compare: %s", strerror(-same)), same;
-		if (same) {
-			result_set(out, RECOVER_UNCHANGED, "committed before the crash (ETag %s)",
-				   r->obj.etag);
-			return 0;
-		}
 	}
 	if (r->j.base_etag && !onto_base &&
 	    !ranges_whole(r->ranges, r->nranges, size)) {

@@ -12,7 +12,9 @@
 # dir (cache=none), lays tmpfs/proc/sys/dev over the root, runs the script
 # named by s3f_init= on the kernel command line inside a chroot, then
 # powers off. s3f_proj=PATH mounts the 9p device "proj" at PATH (a checkout
-# under /tmp, which the guest covers with tmpfs). A failure is written to the
+# under /tmp, which the guest covers with tmpfs); s3f_persist=1 mounts the
+# 9p device "persist" (a host directory that outlives the guest,
+# cache=none) at /run/s3f-persist. A failure is written to the
 # console (the host's console.log) and powers off: the host then finds no
 # status file.
 init_script() {
@@ -48,6 +50,11 @@ mount -t 9p -o "$o,cache=none" out "$r/run/s3f-out" || fail "mounting the out di
 if [ -n "$s3f_proj" ]; then # the checkout lies under a directory tmpfs hides
 	mkdir -p "$r$s3f_proj" && mount -t 9p -o "$o,ro,cache=loose" proj "$r$s3f_proj" ||
 		fail "mounting the checkout at $s3f_proj failed"
+fi
+if [ -n "$s3f_persist" ]; then # a host directory that outlives the guest
+	mkdir -p "$r/run/s3f-persist" &&
+		mount -t 9p -o "$o,cache=none" persist "$r/run/s3f-persist" ||
+		fail "mounting the persist dir failed"
 fi
 [ -n "$s3f_init" ] || fail "no s3f_init= on the kernel command line"
 chroot "$r" /bin/sh "$s3f_init"
