@@ -18,6 +18,7 @@
  *   gid 1000
  *   mtime-ns 1764800000000000000
  *   state staged           (or gone)
+ *   whole yes              (or no: holes below clean-size are the base's)
  *   pending -              (or SESSION-ID of a COMMIT under way)
  *   committed 4096 1764800000000000000   (or -)
  *
@@ -136,12 +137,13 @@ char *journal_format(const struct journal *j)
 		     "key %s\nbase-etag %s\nbase-size %" PRIu64 "\n"
 		     "clean-size %" PRIu64 "\nmode %o\nuid %" PRIu32 "\n"
 		     "gid %" PRIu32 "\nmtime-ns %" PRId64 "\nstate %s\n"
-		     "pending %s\ncommitted %s\n",
+		     "whole %s\npending %s\ncommitted %s\n",
 		     j->boot_id, endpoint[0] ? endpoint : "-", bucket,
 		     region[0] ? region : "-", profile[0] ? profile : "-",
 		     j->virtual_hosted ? "virtual" : "path", key, etag,
 		     j->base_size, j->clean_size, (unsigned int)j->mode, j->uid,
 		     j->gid, j->mtime_ns, j->gone ? "gone" : "staged",
+		     j->whole ? "yes" : "no",
 		     j->pending[0] ? j->pending : "-", committed) < 0)
 		text = NULL;
 	free(endpoint);
@@ -269,6 +271,12 @@ static int parse_field(const char *name, const char *v, struct journal *j)
 			return -1;
 		j->gone = !strcmp(v, "gone");
 		return F_STATE;
+	}
+	if (!strcmp(name, "whole")) {
+		if (strcmp(v, "yes") && strcmp(v, "no"))
+			return -1;
+		j->whole = !strcmp(v, "yes");
+		return 0;
 	}
 	if (!strcmp(name, "pending")) {
 		if (strlen(v) >= sizeof(j->pending))

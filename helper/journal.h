@@ -39,6 +39,15 @@ struct journal {
 	uint32_t mode, uid, gid;
 	int64_t mtime_ns;
 	bool gone;			/* unlinked or replaced: never recover */
+	/*
+	 * The staging file, its holes read as zeros, is the whole content:
+	 * every byte it lacks below the clean size is a zero of the base
+	 * too.  True from STAGE_OPEN of a new file or one rewritten from 0
+	 * (clean size 0), and after a COMMIT that uploaded every byte; kept
+	 * through later staging and truncation.  Recovery then needs no
+	 * holes told apart (recover.c).
+	 */
+	bool whole;
 	/* a COMMIT under way: its x-amz-meta-s3f-commit tag, "" when none */
 	char pending[40];
 	/*

@@ -23,7 +23,9 @@
  *      only a staging file that holds every byte (no hole below the
  *      clean size) can be committed: as a conflict copy.  Else held.
  * Holes are trusted only on a file system that reports them page by
- * page (recover_holes_exact); elsewhere a file with base bytes is held.
+ * page (recover_holes_exact); elsewhere a file with base bytes is held,
+ * unless the journal says the staging file is the whole content
+ * (journal.whole: its holes are zeros of the file too).
  */
 #include <dirent.h>
 #include <errno.h>
@@ -143,8 +145,6 @@ int recover_holes_exact(const char *dir)
 		free(path);
 		return err;
 	}
-	unlink(path);
-	free(path);
 	memset(page, 0x5a, sizeof(page));
 	/* one page staged in the middle of a 1 MiB sparse file */
 	if (ftruncate(fd, 1 << 20) ||
@@ -158,6 +158,9 @@ int recover_holes_exact(const char *dir)
 	err = data == 32 * RECOVER_PAGE && hole == 33 * RECOVER_PAGE;
 out:
 	close(fd);
+	/* not before: 9p cannot truncate an unlinked file */
+	unlink(path);
+	free(path);
 	return err;
 }
 
@@ -407,7 +410,14 @@ static int recovery_map(struct recovery *r, bool *exact)
 	uint64_t size = r->st.st_size;
 	int ret = 1;
 
-	/* a new file, or one rewritten from 0: every byte staged or a zero */
+	/*
+	 * A new file, one rewritten from 0, or one whose every byte a
+	 * commit uploaded (j.whole): its holes are zeros, nothing to tell.
+	 */
+	if (r->j.whole) {
+		*exact = true;
+		return recover_ranges(r->fd, 0, size, &r->ranges, &r->nranges);
+	}
 	if (r->j.base_etag && r->j.clean_size)
 		ret = stage_holes_exact(r->stage);
 	if (ret < 0)

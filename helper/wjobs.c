@@ -308,6 +308,8 @@ static int stage_journal_open(const struct job *job, const char *path)
 		.uid = job->meta.uid,
 		.gid = job->meta.gid,
 		.mtime_ns = job->meta.mtime_ns,
+		/* no base byte below the clean size: nothing to tell from holes */
+		.whole = !job->etag || !job->clean_size,
 	};
 
 	stage_journal_fill(job, &j);
@@ -501,6 +503,10 @@ static void commit_journal_done(const struct job *job,
 	j.base_etag = strdup(out->etag);
 	j.base_size = j.clean_size = job->size;
 	j.pending[0] = '\0';
+	/* uploaded from the staging file alone: the object is what it holds */
+	if (!job->size ||
+	    (job->nextents == 1 && !job->extents[0].off && job->extents[0].len == job->size))
+		j.whole = true;
 	j.committed = !stat(job->stage, &st);
 	j.committed_size = st.st_size;
 	j.committed_mtime_ns = st.st_mtim.tv_sec * 1000000000LL + st.st_mtim.tv_nsec;

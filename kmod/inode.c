@@ -546,7 +546,8 @@ int s3f_setattr_size(struct inode *inode, loff_t size)
 	err = s3f_stage_lock_thawed(inode);
 	if (err)
 		goto out_renote;
-	if (size < i_size_read(inode))
+	/* the staging file follows both ways: its size is the file's */
+	if (size != i_size_read(inode))
 		err = s3f_stage_truncate(inode, size);
 	if (!err) {
 		truncate_setsize(inode, size);

@@ -126,6 +126,13 @@ int s3f_stage_get(struct inode *inode)
 		spin_unlock(&si->lock);
 		file = NULL;
 		/*
+		 * The staging file is as long as the inode from the start
+		 * (setattr keeps it so): after a crash its size is the file's.
+		 */
+		err = s3f_stage_truncate(inode, i_size_read(inode));
+		if (err)
+			pr_warn_ratelimited("%s: staging file not sized: %d\n", si->key, err);
+		/*
 		 * A truncation or rename while STAGE_OPEN was out found no
 		 * staging file to note; from here on they do.
 		 */

@@ -40,7 +40,7 @@ static void test_roundtrip(void)
 		.base_etag = "9a0364b9e99bb480dd25e1f0284c8555",
 		.base_size = 1 << 20, .clean_size = 4096, .mode = 0100640,
 		.uid = 1000, .gid = 100, .mtime_ns = 1764800000123456789LL,
-		.committed = true, .committed_size = 5000,
+		.committed = true, .committed_size = 5000, .whole = true,
 		.committed_mtime_ns = 1764800000000000001LL,
 	};
 	struct journal r;
@@ -63,7 +63,8 @@ static void test_roundtrip(void)
 		      r.clean_size == 4096 && r.mode == 0100640 && r.uid == 1000 &&
 		      r.gid == 100 && r.mtime_ns == j.mtime_ns && r.committed &&
 		      r.committed_size == 5000 &&
-		      r.committed_mtime_ns == j.committed_mtime_ns && !r.gone,
+		      r.committed_mtime_ns == j.committed_mtime_ns && !r.gone &&
+		      r.whole,
 		      "mode %o size %llu", r.mode, (unsigned long long)r.base_size);
 		journal_free(&r);
 	}

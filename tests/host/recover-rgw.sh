@@ -48,7 +48,7 @@ mtime_ns() { stat -c '%.9Y' "$1" | tr -d .; }
 # writes it, from an earlier boot unless boot=... says otherwise
 journal() {
 	local stage=$1 key=$2 etag=$3 base=$4 clean=$5
-	local boot=$earlier_boot state=staged pending=- committed=- kv
+	local boot=$earlier_boot state=staged pending=- committed=- whole=no kv
 	shift 5
 	for kv in "$@"; do
 		case $kv in
@@ -56,6 +56,7 @@ journal() {
 		state=*) state=${kv#state=} ;;
 		pending=*) pending=${kv#pending=} ;;
 		committed=*) committed=${kv#committed=} ;;
+		whole=*) whole=${kv#whole=} ;;
 		esac
 	done
 	cat >"$stage.journal" <<-EOF
@@ -75,6 +76,7 @@ journal() {
 	gid 5678
 	mtime-ns 1700000000000000000
 	state $state
+	whole $whole
 	pending $pending
 	committed $committed
 	EOF
@@ -186,10 +188,20 @@ stage s3f-1-jjjjjj 0
 head -c 100 /dev/urandom >"$stg/s3f-1-jjjjjj"
 journal "$stg/s3f-1-jjjjjj" "$p/j" - 0 0 "boot=$this_boot"
 
+# L: grown after a commit that uploaded every byte (whole), the object
+# replaced since: the staging file's holes are zeros, a conflict copy
+head -c 8192 /dev/urandom >"$work/l.mine"
+truncate -s $((64 * KiB)) "$work/l.mine"
+head -c 100 /dev/urandom >"$work/l.theirs"
+$S3 put "$work/l.theirs" "$p/l" >/dev/null
+stage s3f-1-llllll $((64 * KiB))
+staged s3f-1-llllll 0 8192 "$work/l.mine"
+journal "$stg/s3f-1-llllll" "$p/l" 0123456789abcdef0123456789abcdef $((64 * KiB)) $((64 * KiB)) whole=yes
+
 # --- list ---
 $RECOVER --staging "$stg" list >"$work/list" 2>&1; rc=$?
 check_eq "recover list: succeeds" "$rc" 0
-check_eq "recover list: one line per journal" "$(wc -l <"$work/list")" 10
+check_eq "recover list: one line per journal" "$(wc -l <"$work/list")" 11
 check_match "recover list: an earlier boot's file is to recover" \
 	"$(grep '^s3f-1-aaaaaa	' "$work/list")" "	to-recover	5000	s3://$S3F_BUCKET/$p/new file	new$"
 check_match "recover list: an unlinked file says so" \
@@ -243,6 +255,11 @@ check_eq "recover H: the same version, not rewritten" \
 check_eq "recover I: same size and mtime, other bytes: committed" \
 	"$(outcome_of s3f-1-iiiiii)" committed
 check "recover I: its bytes" holds "$p/i" "$work/i.want"
+
+check_eq "recover L: whole, base replaced: conflict copy" "$(outcome_of s3f-1-llllll)" "conflict copy"
+lkey=$(keys_under "$p/" | grep -E "^$p/l$conflict_re")
+check "recover L: its holes are zeros" holds "$lkey" "$work/l.mine"
+check "recover L: the other writer's object kept" holds "$p/l" "$work/l.theirs"
 
 check_eq "recover J: this boot's file is left alone" "$(recover_line s3f-1-jjjjjj)" ""
 check_eq "recover J: nothing committed" "$(keys_under "$p/j")" ""
