@@ -43,7 +43,7 @@
 #include "log.h"
 #include "recover.h"
 #include "staging.h"
-#include "wops.h"
+#include "fsops.h"
 
 #define RECOVER_PAGE		4096
 #define RECOVER_CMP_CHUNK	(4 << 20)
@@ -340,7 +340,7 @@ struct recovery {
 /* Commit the staging file as the kernel would have. */
 static int recovery_commit(struct recovery *r, struct recover_result *out)
 {
-	struct wops_commit_req req = {
+	struct fsop_commit_req req = {
 		.stage = r->stage,
 		.size = r->st.st_size,
 		.base_etag = r->j.base_etag,
@@ -367,13 +367,13 @@ static int recovery_commit(struct recovery *r, struct recover_result *out)
 	if (req.meta.mtime_ns < r->j.mtime_ns)
 		req.meta.mtime_ns = r->j.mtime_ns;
 	/* a crash during this commit finds it landed (step 2) */
-	wops_commit_tag(&req, r->j.pending, sizeof(r->j.pending));
+	fsop_commit_tag(&req, r->j.pending, sizeof(r->j.pending));
 	err = journal_write(r->stage, &r->j);
 	if (err) {
 		result_set(out, RECOVER_FAILED, "journal: %s", strerror(-err));
 		return err;
 	}
-	err = wops_commit(r->c, r->j.key, &req, &res_out, &res);
+	err = fsop_commit(r->c, r->j.key, &req, &res_out, &res);
 	if (err) {
 		s3_result_str(&res, buf, sizeof(buf));
 		result_set(out, err == -ESTALE ? RECOVER_HELD : RECOVER_FAILED,

@@ -250,6 +250,16 @@ int recover_cli_main(int argc, char **argv)
 	if (!r.ndirs)
 		default_dirs(&r);
 	for (i = 0; i < r.ndirs; i++) {
+		char why[256];
+
+		/* a journal names keys, owners and modes: only s3fd's own */
+		err = staging_trusted(r.dirs[i], why, sizeof(why));
+		if (err && err != -ENOENT) {
+			fprintf(stderr, "s3fctl: recover: %s refused: it %s\n", r.dirs[i], why);
+			status = 1;
+			free((char *)r.dirs[i]);
+			continue;
+		}
 		err = recover_scan(r.dirs[i], fn, &r);
 		if (err && err != -ENOENT) {
 			fprintf(stderr, "s3fctl: recover: %s: %s\n", r.dirs[i], strerror(-err));

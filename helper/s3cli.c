@@ -22,7 +22,7 @@
 #include "log.h"
 #include "s3.h"
 #include "s3cli.h"
-#include "wops.h"
+#include "fsops.h"
 
 #define MAX_META	32
 #define MAX_DIRTY	256
@@ -53,7 +53,7 @@ struct cli {
 	bool stats;
 	const char *exec_before_publish;
 	/* write-path options (mkdir, symlink, rename, commit-stage) */
-	struct wops_meta wmeta;
+	struct fsop_meta wmeta;
 	bool noreplace;
 	const char *etag;
 	uint64_t multipart_threshold;
@@ -775,7 +775,7 @@ static int cmd_probe_conditions(struct cli *cli, int argc, char **argv)
 	return 0;
 }
 
-/* ---- the write path's operations (wops.h) ---- */
+/* ---- the write path's operations (fsops.h) ---- */
 
 static int cmd_delete(struct cli *cli, int argc, char **argv)
 {
@@ -784,7 +784,7 @@ static int cmd_delete(struct cli *cli, int argc, char **argv)
 
 	if (argc != 1)
 		return -1;
-	err = wops_delete(cli->client, argv[0], &res);
+	err = fsop_delete(cli->client, argv[0], &res);
 	if (err) {
 		fail("delete", argv[0], err, &res);
 		return 1;
@@ -800,7 +800,7 @@ static int cmd_mkdir(struct cli *cli, int argc, char **argv)
 
 	if (argc != 1)
 		return -1;
-	err = wops_mkdir(cli->client, argv[0], &cli->wmeta, etag, &res);
+	err = fsop_mkdir(cli->client, argv[0], &cli->wmeta, etag, &res);
 	if (err) {
 		fail("mkdir", argv[0], err, &res);
 		return 1;
@@ -812,7 +812,7 @@ static int cmd_mkdir(struct cli *cli, int argc, char **argv)
 /* The fields META names change; the marker's other metadata stays. */
 static int cmd_setattr_dir(struct cli *cli, int argc, char **argv)
 {
-	const struct wops_meta *m = &cli->wmeta;
+	const struct fsop_meta *m = &cli->wmeta;
 	unsigned int fields = S3F_MKDIR_SETATTR;
 	char etag[S3_ETAG_MAX];
 	struct s3_result res = { 0 };
@@ -828,7 +828,7 @@ static int cmd_setattr_dir(struct cli *cli, int argc, char **argv)
 		fields |= S3F_MKDIR_MTIME;
 	if (m->has_atime)
 		fields |= S3F_MKDIR_ATIME;
-	err = wops_setattr_dir(cli->client, argv[0], m, fields, etag, &res);
+	err = fsop_setattr_dir(cli->client, argv[0], m, fields, etag, &res);
 	if (err) {
 		fail("setattr-dir", argv[0], err, &res);
 		return 1;
@@ -844,7 +844,7 @@ static int cmd_rmdir(struct cli *cli, int argc, char **argv)
 
 	if (argc != 1)
 		return -1;
-	err = wops_rmdir(cli->client, argv[0], &res);
+	err = fsop_rmdir(cli->client, argv[0], &res);
 	if (err) {
 		fail("rmdir", argv[0], err, &res);
 		return 1;
@@ -852,10 +852,10 @@ static int cmd_rmdir(struct cli *cli, int argc, char **argv)
 	return 0;
 }
 
-static void rename_opts(const struct cli *cli, struct wops_rename_opts *o)
+static void rename_opts(const struct cli *cli, struct fsop_rename_opts *o)
 {
-	*o = (struct wops_rename_opts){
-		.flags = cli->noreplace ? WOPS_RENAME_NOREPLACE : 0,
+	*o = (struct fsop_rename_opts){
+		.flags = cli->noreplace ? FSOP_RENAME_NOREPLACE : 0,
 		.etag = cli->etag,
 		.multipart_threshold = cli->multipart_threshold,
 		.part_size = cli->part_size,
@@ -865,7 +865,7 @@ static void rename_opts(const struct cli *cli, struct wops_rename_opts *o)
 
 static int cmd_rename(struct cli *cli, int argc, char **argv)
 {
-	struct wops_rename_opts o;
+	struct fsop_rename_opts o;
 	char etag[S3_ETAG_MAX];
 	struct s3_result res = { 0 };
 	int err;
@@ -873,7 +873,7 @@ static int cmd_rename(struct cli *cli, int argc, char **argv)
 	if (argc != 2)
 		return -1;
 	rename_opts(cli, &o);
-	err = wops_rename_file(cli->client, argv[0], argv[1], &o, etag, &res);
+	err = fsop_rename_file(cli->client, argv[0], argv[1], &o, etag, &res);
 	if (err) {
 		fail("rename", argv[0], err, &res);
 		return 1;
@@ -884,7 +884,7 @@ static int cmd_rename(struct cli *cli, int argc, char **argv)
 
 static int cmd_rename_dir(struct cli *cli, int argc, char **argv)
 {
-	struct wops_rename_opts o;
+	struct fsop_rename_opts o;
 	struct s3_result res = { 0 };
 	size_t n;
 	int err;
@@ -892,7 +892,7 @@ static int cmd_rename_dir(struct cli *cli, int argc, char **argv)
 	if (argc != 2)
 		return -1;
 	rename_opts(cli, &o);
-	err = wops_rename_dir(cli->client, argv[0], argv[1], &o, &n, &res);
+	err = fsop_rename_dir(cli->client, argv[0], argv[1], &o, &n, &res);
 	if (err) {
 		fail("rename-dir", argv[0], err, &res);
 		return 1;
@@ -909,7 +909,7 @@ static int cmd_symlink(struct cli *cli, int argc, char **argv)
 
 	if (argc != 2)
 		return -1;
-	err = wops_symlink(cli->client, argv[0], argv[1], &cli->wmeta,
+	err = fsop_symlink(cli->client, argv[0], argv[1], &cli->wmeta,
 			   !cli->no_conditions, etag, &res);
 	if (err) {
 		fail("symlink", argv[0], err, &res);
@@ -921,7 +921,7 @@ static int cmd_symlink(struct cli *cli, int argc, char **argv)
 
 static int cmd_commit_stage(struct cli *cli, int argc, char **argv)
 {
-	struct wops_commit_req req = {
+	struct fsop_commit_req req = {
 		.stage = cli->stage,
 		.base_etag = cli->base_etag,
 		.base_size = cli->base_size,
@@ -946,7 +946,7 @@ static int cmd_commit_stage(struct cli *cli, int argc, char **argv)
 		req.size = cli->size;
 	else if (cli->stage && !stat(cli->stage, &sb))
 		req.size = sb.st_size;
-	err = wops_commit(cli->client, argv[0], &req, &out, &res);
+	err = fsop_commit(cli->client, argv[0], &req, &out, &res);
 	if (err) {
 		fail("commit-stage", argv[0], err, &res);
 		return 1;

@@ -24,12 +24,12 @@
 #include "bufbudget.h"
 #include "genl.h"
 #include "log.h"
-#include "ops.h"
+#include "upcalls.h"
 #include "mounts.h"
 #include "retry.h"
 #include "staging.h"
 #include "testhooks.h"
-#include "wjobs.h"
+#include "write_upcalls.h"
 #include "workqueue.h"
 
 #define S3FD_DEFAULT_WORKERS	16
@@ -335,7 +335,7 @@ static void handle_upcall(struct s3f_nl *nl, uint8_t cmd, struct nlattr **attrs,
 			queue_push(nl, job);
 		return;
 	default:
-		if (wjob_is_write(cmd)) {
+		if (write_upcall_is_write(cmd)) {
 			job = job_parse(nl, cmd, attrs);
 			if (job)
 				queue_push(nl, job);

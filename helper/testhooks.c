@@ -19,7 +19,7 @@
 #include <unistd.h>
 
 #include "log.h"
-#include "ops.h"
+#include "upcalls.h"
 #include "staging.h"
 #include "testhooks.h"
 

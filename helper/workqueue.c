@@ -18,7 +18,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 
-#include "ops.h"
+#include "upcalls.h"
 #include "workqueue.h"
 #include "s3f.h"
 

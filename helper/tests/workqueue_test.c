@@ -5,7 +5,7 @@
 #include <unistd.h>
 
 #include "check.h"
-#include "ops.h"
+#include "upcalls.h"
 #include "s3f.h"
 #include "workqueue.h"
 

@@ -284,5 +284,11 @@ check_match "recover: and named on stderr" "$(cat "$work/err")" "journal of .*s3
 
 check_eq "recover: and kept for a human" "$(ls "$stg" | grep -c kkkkkk)" 2
 
+# --- a directory others could write is refused ---
+mkdir -m 0755 "$work/open"
+$RECOVER --staging "$work/open" list >"$work/out" 2>&1; rc=$?
+check_match "recover: a staging directory others can read is refused" \
+	"$rc $(cat "$work/out")" "^1 .*refused: it has mode 0755"
+
 $S3 ls -r "$p/" | cut -f4- | while IFS= read -r k; do $S3 rm "$k" >/dev/null; done
 finish

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * The write path's S3 operations (wops.h): namespace changes and the
+ * The write path's S3 operations (fsops.h): namespace changes and the
  * commit of a staged file, as plain functions of an S3 client.
  *
  * S3 has no directories and no rename: a directory is a "dir/" marker
@@ -23,16 +23,16 @@
 #include "log.h"
 #include "mimetypes.h"
 #include "staging.h"
-#include "wops.h"
+#include "fsops.h"
 #include "xattrs.h"
 
-#define WOPS_LIST_PAGE		1000
-#define WOPS_COPY_PART_SIZE	(512ULL << 20)
-#define WOPS_JOBS		4
+#define FSOP_LIST_PAGE		1000
+#define FSOP_COPY_PART_SIZE	(512ULL << 20)
+#define FSOP_JOBS		4
 
 /* ---- metadata ---- */
 
-void wops_format_time(int64_t ns, char *buf, size_t len)
+void fsop_format_time(int64_t ns, char *buf, size_t len)
 {
 	int64_t sec = ns / 1000000000LL, frac = ns % 1000000000LL;
 
@@ -46,42 +46,42 @@ void wops_format_time(int64_t ns, char *buf, size_t len)
 		snprintf(buf, len, "%" PRId64, sec);
 }
 
-static void meta_add(struct wops_meta_kv *out, const char *name)
+static void meta_add(struct fsop_meta_kv *out, const char *name)
 {
 	out->kv[out->n].name = (char *)name;
 	out->kv[out->n].value = out->val[out->n];
 	out->n++;
 }
 
-void wops_meta_kv(const struct wops_meta *m, struct wops_meta_kv *out)
+void fsop_meta_kv(const struct fsop_meta *m, struct fsop_meta_kv *out)
 {
 	out->n = 0;
 	if (m->has_mode) {
-		snprintf(out->val[out->n], WOPS_META_LEN, "%" PRIu32, m->mode);
+		snprintf(out->val[out->n], FSOP_META_LEN, "%" PRIu32, m->mode);
 		meta_add(out, "mode");
 	}
 	if (m->has_uid) {
-		snprintf(out->val[out->n], WOPS_META_LEN, "%" PRIu32, m->uid);
+		snprintf(out->val[out->n], FSOP_META_LEN, "%" PRIu32, m->uid);
 		meta_add(out, "uid");
 	}
 	if (m->has_gid) {
-		snprintf(out->val[out->n], WOPS_META_LEN, "%" PRIu32, m->gid);
+		snprintf(out->val[out->n], FSOP_META_LEN, "%" PRIu32, m->gid);
 		meta_add(out, "gid");
 	}
 	if (m->has_mtime) {
-		wops_format_time(m->mtime_ns, out->val[out->n], WOPS_META_LEN);
+		fsop_format_time(m->mtime_ns, out->val[out->n], FSOP_META_LEN);
 		meta_add(out, "mtime");
 	}
 	if (m->has_atime) {
-		wops_format_time(m->atime_ns, out->val[out->n], WOPS_META_LEN);
+		fsop_format_time(m->atime_ns, out->val[out->n], FSOP_META_LEN);
 		meta_add(out, "atime");
 	}
 	if (m->has_ctime) {
-		wops_format_time(m->ctime_ns, out->val[out->n], WOPS_META_LEN);
+		fsop_format_time(m->ctime_ns, out->val[out->n], FSOP_META_LEN);
 		meta_add(out, "ctime");
 	}
 	if (m->rdev) {
-		snprintf(out->val[out->n], WOPS_META_LEN, "%" PRIu64, m->rdev);
+		snprintf(out->val[out->n], FSOP_META_LEN, "%" PRIu64, m->rdev);
 		meta_add(out, "rdev");
 	}
 	/* the kernel checked the size (S3F_XATTR_HDR_MAX); bad records: none */
@@ -110,7 +110,7 @@ static bool is_dir_key(const char *key)
 
 /* ---- delete, mkdir, rmdir, symlink ---- */
 
-int wops_delete(struct s3_client *c, const char *key, struct s3_result *res)
+int fsop_delete(struct s3_client *c, const char *key, struct s3_result *res)
 {
 	int err;
 
@@ -120,16 +120,16 @@ int wops_delete(struct s3_client *c, const char *key, struct s3_result *res)
 	return err == -ENOENT ? 0 : err;
 }
 
-int wops_mkdir(struct s3_client *c, const char *key, const struct wops_meta *m,
+int fsop_mkdir(struct s3_client *c, const char *key, const struct fsop_meta *m,
 	       char etag[S3_ETAG_MAX], struct s3_result *res)
 {
 	struct s3_body empty = { .fd = -1 };
 	struct s3_put_opts put = { .content_type = "application/x-directory" };
-	struct wops_meta_kv kv;
+	struct fsop_meta_kv kv;
 
 	if (!is_dir_key(key))
 		return -EINVAL;
-	wops_meta_kv(m, &kv);
+	fsop_meta_kv(m, &kv);
 	put.meta = kv.kv;
 	put.nmeta = kv.n;
 	return s3_put(c, key, &empty, &put, etag, res);
@@ -140,7 +140,7 @@ int wops_mkdir(struct s3_client *c, const char *key, const struct wops_meta *m,
  * versions before 1.7x and other tools made them (Content-Type
  * application/x-directory, or a directory's x-amz-meta-mode).
  */
-bool wops_is_old_dir_object(const struct s3_object *obj)
+bool fsop_is_old_dir_object(const struct s3_object *obj)
 {
 	const char *mode = s3_object_meta(obj, "mode");
 	const char *type = obj->content_type;
@@ -166,7 +166,7 @@ static void drop_old_dir_object(struct s3_client *c, const char *key)
 	if (!name)
 		return;
 	if (!s3_head(c, name, &obj, NULL)) {
-		if (wops_is_old_dir_object(&obj) && wops_delete(c, name, NULL))
+		if (fsop_is_old_dir_object(&obj) && fsop_delete(c, name, NULL))
 			log_warn("%s: cannot delete the old-style directory object", name);
 		s3_object_free(&obj);
 	}
@@ -204,8 +204,8 @@ static int meta_merge(const struct s3_object *obj, const struct s3_kv *set,
 	return 0;
 }
 
-int wops_setattr_dir(struct s3_client *c, const char *key,
-		     const struct wops_meta *m, unsigned int fields,
+int fsop_setattr_dir(struct s3_client *c, const char *key,
+		     const struct fsop_meta *m, unsigned int fields,
 		     char etag[S3_ETAG_MAX], struct s3_result *res)
 {
 	static const struct { unsigned int flag; const char *name; } map[] = {
@@ -217,7 +217,7 @@ int wops_setattr_dir(struct s3_client *c, const char *key,
 	struct s3_kv set[sizeof(map) / sizeof(map[0])];
 	struct s3_put_opts put = { .replace_meta = true };
 	struct s3_kv *meta = NULL;
-	struct wops_meta_kv kv;
+	struct fsop_meta_kv kv;
 	struct s3_object obj;
 	size_t n = 0, i, j;
 	int err;
@@ -226,7 +226,7 @@ int wops_setattr_dir(struct s3_client *c, const char *key,
 		return -EINVAL;
 	err = s3_head(c, key, &obj, res);
 	if (err == -ENOENT) {	/* no marker: make one, with every field */
-		err = wops_mkdir(c, key, m, etag, res);
+		err = fsop_mkdir(c, key, m, etag, res);
 		if (!err)
 			drop_old_dir_object(c, key);
 		return err;
@@ -234,7 +234,7 @@ int wops_setattr_dir(struct s3_client *c, const char *key,
 	if (err)
 		return err;
 	/* the marker's own metadata, the changed fields replaced (or gone) */
-	wops_meta_kv(m, &kv);
+	fsop_meta_kv(m, &kv);
 	for (i = 0; i < sizeof(map) / sizeof(map[0]); i++) {
 		if (!(fields & map[i].flag))
 			continue;
@@ -305,7 +305,7 @@ static int rmdir_probe_fn(void *arg, size_t i, struct s3_result *res)
 	return 0;	/* each keeps its own result */
 }
 
-int wops_rmdir(struct s3_client *c, const char *key, struct s3_result *res)
+int fsop_rmdir(struct s3_client *c, const char *key, struct s3_result *res)
 {
 	struct rmdir_probe p = { .c = c, .key = key };
 	int err;
@@ -323,9 +323,9 @@ int wops_rmdir(struct s3_client *c, const char *key, struct s3_result *res)
 	} else if (p.found) {
 		err = refuse(-ENOTEMPTY, res);
 	} else {
-		err = wops_delete(c, key, res);
-		if (!err && !p.head_err && wops_is_old_dir_object(&p.obj) &&
-		    wops_delete(c, p.name, NULL))
+		err = fsop_delete(c, key, res);
+		if (!err && !p.head_err && fsop_is_old_dir_object(&p.obj) &&
+		    fsop_delete(c, p.name, NULL))
 			log_warn("%s: cannot delete the old-style directory object", p.name);
 	}
 	s3_object_free(&p.obj);
@@ -333,8 +333,8 @@ int wops_rmdir(struct s3_client *c, const char *key, struct s3_result *res)
 	return err;
 }
 
-int wops_symlink(struct s3_client *c, const char *key, const char *target,
-		 const struct wops_meta *m, bool create_only,
+int fsop_symlink(struct s3_client *c, const char *key, const char *target,
+		 const struct fsop_meta *m, bool create_only,
 		 char etag[S3_ETAG_MAX], struct s3_result *res)
 {
 	struct s3_body body = { .buf = target, .fd = -1, .len = strlen(target) };
@@ -342,11 +342,11 @@ int wops_symlink(struct s3_client *c, const char *key, const char *target,
 		.content_type = "application/octet-stream",
 		.if_none_match = create_only,
 	};
-	struct wops_meta_kv kv;
+	struct fsop_meta_kv kv;
 
 	if (!key[0] || is_dir_key(key) || !target[0])
 		return -EINVAL;
-	wops_meta_kv(m, &kv);
+	fsop_meta_kv(m, &kv);
 	put.meta = kv.kv;
 	put.nmeta = kv.n;
 	return s3_put(c, key, &body, &put, etag, res);
@@ -378,7 +378,7 @@ static int name_taken(struct s3_client *c, const char *key, bool *taken,
 	return err;
 }
 
-static uint64_t copy_threshold(const struct wops_rename_opts *o)
+static uint64_t copy_threshold(const struct fsop_rename_opts *o)
 {
 	return o->multipart_threshold ? o->multipart_threshold : S3_MAX_PUT_SIZE;
 }
@@ -409,19 +409,19 @@ static const char *copy_content_type(const char *src, const char *dst,
  */
 static int copy_object(struct s3_client *c, const char *src, const char *dst,
 		       const struct s3_object *obj, const char *if_match,
-		       const struct wops_rename_opts *o, char etag[S3_ETAG_MAX],
+		       const struct fsop_rename_opts *o, char etag[S3_ETAG_MAX],
 		       struct s3_result *res)
 {
 	const char *type = copy_content_type(src, dst, obj);
 	struct s3_put_opts put = { .copy_if_match = if_match };
 	bool headed = obj->etag[0];	/* a HEAD always brings the ETag */
-	char ctime[WOPS_META_LEN];
+	char ctime[FSOP_META_LEN];
 	struct s3_kv *meta = NULL;
 	size_t n = obj->nmeta;
 	int err;
 
 	if (headed && o->ctime_ns) {
-		wops_format_time(o->ctime_ns, ctime, sizeof(ctime));
+		fsop_format_time(o->ctime_ns, ctime, sizeof(ctime));
 		err = meta_merge(obj, &(struct s3_kv){ (char *)"ctime", ctime }, 1,
 				 &meta, &n);
 		if (err)
@@ -441,15 +441,15 @@ static int copy_object(struct s3_client *c, const char *src, const char *dst,
 			.content_type = type,
 		};
 		err = s3_copy_multipart(c, src, dst, obj,
-					o->part_size ? o->part_size : WOPS_COPY_PART_SIZE,
-					o->jobs ? o->jobs : WOPS_JOBS, &put, etag, res);
+					o->part_size ? o->part_size : FSOP_COPY_PART_SIZE,
+					o->jobs ? o->jobs : FSOP_JOBS, &put, etag, res);
 	}
 	free(meta);
 	return err;
 }
 
-int wops_rename_file(struct s3_client *c, const char *key, const char *new_key,
-		     const struct wops_rename_opts *o, char etag[S3_ETAG_MAX],
+int fsop_rename_file(struct s3_client *c, const char *key, const char *new_key,
+		     const struct fsop_rename_opts *o, char etag[S3_ETAG_MAX],
 		     struct s3_result *res)
 {
 	struct s3_object obj;
@@ -458,7 +458,7 @@ int wops_rename_file(struct s3_client *c, const char *key, const char *new_key,
 
 	if (!key[0] || !new_key[0] || is_dir_key(key) || is_dir_key(new_key))
 		return -EINVAL;
-	if (o->flags & WOPS_RENAME_NOREPLACE) {
+	if (o->flags & FSOP_RENAME_NOREPLACE) {
 		err = name_taken(c, new_key, &taken, res);
 		if (err)
 			return err;
@@ -482,7 +482,7 @@ int wops_rename_file(struct s3_client *c, const char *key, const char *new_key,
 			  o->etag && o->etag[0] ? o->etag : NULL, o, etag, res);
 	if (err)
 		goto out_free;
-	err = wops_delete(c, key, res);
+	err = fsop_delete(c, key, res);
 	if (err)
 		log_warn("rename %s -> %s: copied, but the source cannot be deleted: %s",
 			 key, new_key, strerror(-err));
@@ -502,7 +502,7 @@ static int list_all(struct s3_client *c, const char *prefix, char ***keys,
 	int err;
 
 	do {
-		err = s3_list(c, prefix, NULL, token, WOPS_LIST_PAGE, &page, res);
+		err = s3_list(c, prefix, NULL, token, FSOP_LIST_PAGE, &page, res);
 		free(token);
 		token = NULL;
 		if (err)
@@ -544,7 +544,7 @@ static int list_all(struct s3_client *c, const char *prefix, char ***keys,
 struct move_job {
 	struct s3_client *c;
 	const char *key, *new_key;
-	const struct wops_rename_opts *o;
+	const struct fsop_rename_opts *o;
 	char **keys;
 	uint64_t *sizes;
 };
@@ -578,15 +578,15 @@ static int move_delete_fn(void *arg, size_t i, struct s3_result *res)
 {
 	struct move_job *m = arg;
 
-	return wops_delete(m->c, m->keys[i], res);
+	return fsop_delete(m->c, m->keys[i], res);
 }
 
-int wops_rename_dir(struct s3_client *c, const char *key, const char *new_key,
-		    const struct wops_rename_opts *o, size_t *ncopied,
+int fsop_rename_dir(struct s3_client *c, const char *key, const char *new_key,
+		    const struct fsop_rename_opts *o, size_t *ncopied,
 		    struct s3_result *res)
 {
 	struct move_job m = { .c = c, .key = key, .new_key = new_key, .o = o };
-	int jobs = o->jobs ? o->jobs : WOPS_JOBS;
+	int jobs = o->jobs ? o->jobs : FSOP_JOBS;
 	size_t n = 0, i;
 	bool taken;
 	int err;
@@ -597,7 +597,7 @@ int wops_rename_dir(struct s3_client *c, const char *key, const char *new_key,
 	    !strncmp(new_key, key, strlen(key)) ||
 	    !strncmp(key, new_key, strlen(new_key)))
 		return -EINVAL;		/* also: into itself, or onto a parent */
-	if (o->flags & WOPS_RENAME_NOREPLACE) {
+	if (o->flags & FSOP_RENAME_NOREPLACE) {
 		err = has_keys_under(c, new_key, NULL, &taken, res);
 		if (err)
 			return err;
@@ -674,7 +674,7 @@ static char *upload_note_path(uint64_t session)
 	return path;
 }
 
-void wops_commit_tag(const struct wops_commit_req *req, char *buf, size_t len)
+void fsop_commit_tag(const struct fsop_commit_req *req, char *buf, size_t len)
 {
 	if (req->commit_id && req->commit_session)
 		snprintf(buf, len, "%016" PRIx64 "-%016" PRIx64,
@@ -685,8 +685,8 @@ void wops_commit_tag(const struct wops_commit_req *req, char *buf, size_t len)
 		buf[0] = '\0';
 }
 
-int wops_commit(struct s3_client *c, const char *key,
-		const struct wops_commit_req *req, struct commit_result *out,
+int fsop_commit(struct s3_client *c, const char *key,
+		const struct fsop_commit_req *req, struct commit_result *out,
 		struct s3_result *res)
 {
 	struct s3_put_opts put = { .content_type = mime_type_for(key) };
@@ -705,7 +705,7 @@ int wops_commit(struct s3_client *c, const char *key,
 		.cancel = req->cancel,
 	};
 	const char *path = req->stage ? req->stage : "/dev/zero";
-	struct wops_meta_kv kv;
+	struct fsop_meta_kv kv;
 	char session[24], *note = NULL;
 	int err;
 
@@ -730,10 +730,10 @@ int wops_commit(struct s3_client *c, const char *key,
 			 path, strerror(errno));
 		return err;
 	}
-	wops_meta_kv(&req->meta, &kv);
+	fsop_meta_kv(&req->meta, &kv);
 	if (req->commit_id && req->commit_session) {
 		/* "SESSION-ID": a retry is recognised by both, a rebase by the first */
-		wops_commit_tag(req, kv.val[kv.n], WOPS_META_LEN);
+		fsop_commit_tag(req, kv.val[kv.n], FSOP_META_LEN);
 		snprintf(session, sizeof(session), "%016" PRIx64 "-", req->commit_session);
 		o.own_commit_tag = kv.val[kv.n];
 		o.own_session = session;
@@ -741,7 +741,7 @@ int wops_commit(struct s3_client *c, const char *key,
 		note = upload_note_path(req->commit_session);
 		o.upload_note = note;
 	} else if (req->commit_id) {
-		wops_commit_tag(req, kv.val[kv.n], WOPS_META_LEN);
+		fsop_commit_tag(req, kv.val[kv.n], FSOP_META_LEN);
 		o.own_commit_tag = kv.val[kv.n];
 		meta_add(&kv, COMMIT_TAG_META);
 	}

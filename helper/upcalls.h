@@ -1,12 +1,13 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * s3fd's file system upcalls: MOUNT, LOOKUP, READDIR, READ, UMOUNT here;
- * the write path's (STAGE_OPEN, STAGE_NOTE, COMMIT, STAGE_RELEASE, DELETE,
- * MKDIR, RMDIR, RENAME, SYMLINK) in wjobs.c.  A job is parsed from the upcall
- * on the netlink thread and run on a worker.
+ * s3fd's file system upcalls, as jobs: parsed from the upcall on the
+ * netlink thread (job_parse), run on a worker (job_run).  The read side
+ * (MOUNT, LOOKUP, READDIR, READ, UMOUNT) is handled here; the write
+ * path's (STAGE_OPEN, STAGE_NOTE, COMMIT, STAGE_RELEASE, DELETE, MKDIR,
+ * RMDIR, RENAME, SYMLINK) in write_upcalls.c, whose S3 work is fsops.c.
  */
-#ifndef S3F_HELPER_OPS_H
-#define S3F_HELPER_OPS_H
+#ifndef S3F_HELPER_UPCALLS_H
+#define S3F_HELPER_UPCALLS_H
 
 #include <stdint.h>
 
@@ -14,7 +15,7 @@
 
 #include "genl.h"
 #include "mounts.h"
-#include "wops.h"
+#include "fsops.h"
 
 struct job {
 	struct job *next;		/* work queue link */
@@ -29,7 +30,7 @@ struct job {
 	char *etag;
 	uint64_t offset;
 	uint64_t length;
-	/* the write path (wjobs.c) */
+	/* the write path (write_upcalls.c) */
 	char *new_key;
 	char *stage;
 	char *target;
@@ -40,7 +41,7 @@ struct job {
 	uint64_t commit_session;	/* COMMIT: 0 when absent */
 	uint8_t type;
 	bool has_type;
-	struct wops_meta meta;
+	struct fsop_meta meta;
 	struct commit_range *extents;
 	size_t nextents;
 	void *data;			/* COMMIT: inline bytes (DATA), malloc'd */
@@ -53,4 +54,4 @@ struct job *job_parse(struct s3f_nl *nl, uint8_t cmd, struct nlattr **attrs);
 void job_run(struct s3f_nl *nl, struct job *job);
 void job_free(struct job *job);
 
-#endif /* S3F_HELPER_OPS_H */
+#endif /* S3F_HELPER_UPCALLS_H */

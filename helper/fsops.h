@@ -1,17 +1,17 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * The write path's S3 operations, without netlink: what the COMMIT,
- * DELETE, MKDIR, RMDIR, RENAME and SYMLINK upcalls do (wjobs.c), and
+ * DELETE, MKDIR, RMDIR, RENAME and SYMLINK upcalls do (write_upcalls.c), and
  * what `s3fctl s3 mkdir|rmdir|rename|rename-dir|symlink|commit-stage`
  * runs, so the logic is tested against a server without the kernel.
  *
  * Keys are full keys (the mount prefix included); directories end in
- * '/'.  Metadata is s3fs-fuse's (helper/ops.c reads it back).
+ * '/'.  Metadata is s3fs-fuse's (helper/upcalls.c reads it back).
  * Every function returns 0 or a negative errno, with *res (when not
  * NULL) saying what the server answered.
  */
-#ifndef S3F_HELPER_WOPS_H
-#define S3F_HELPER_WOPS_H
+#ifndef S3F_HELPER_FSOPS_H
+#define S3F_HELPER_FSOPS_H
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -22,7 +22,7 @@
 #include "s3f.h"
 
 /* s3fs-fuse metadata of an object; only the fields marked present are written. */
-struct wops_meta {
+struct fsop_meta {
 	bool has_mode, has_uid, has_gid, has_mtime, has_atime, has_ctime;
 	uint32_t mode, uid, gid;
 	int64_t mtime_ns, atime_ns, ctime_ns;
@@ -32,13 +32,13 @@ struct wops_meta {
 	unsigned char xattrs[S3F_XATTR_MAX];
 };
 
-#define WOPS_META_MAX	9	/* the eight s3fs ones and s3f-commit */
-#define WOPS_META_LEN	40	/* "-9223372036.854775808", a commit tag fit */
+#define FSOP_META_MAX	9	/* the eight s3fs ones and s3f-commit */
+#define FSOP_META_LEN	40	/* "-9223372036.854775808", a commit tag fit */
 
 /* The header values of m: x-amz-meta-mode|uid|gid|mtime|atime|ctime|rdev|xattr. */
-struct wops_meta_kv {
-	struct s3_kv kv[WOPS_META_MAX];
-	char val[WOPS_META_MAX][WOPS_META_LEN];
+struct fsop_meta_kv {
+	struct s3_kv kv[FSOP_META_MAX];
+	char val[FSOP_META_MAX][FSOP_META_LEN];
 	char xattr[S3F_XATTR_HDR_MAX + 1];	/* x-amz-meta-xattr's value */
 	size_t n;
 };
@@ -46,18 +46,18 @@ struct wops_meta_kv {
 /*
  * Fill out from m: mode, uid, gid in decimal, times as epoch seconds
  * with ".NNNNNNNNN" only when the nanoseconds are not zero (times
- * before 1970: floor seconds and a positive fraction, which ops.c's
+ * before 1970: floor seconds and a positive fraction, which upcalls.c's
  * parse_mtime reads back exactly).
  */
-void wops_meta_kv(const struct wops_meta *m, struct wops_meta_kv *out);
-/* "1700000000" or "1700000000.000000005": buf of WOPS_META_LEN. */
-void wops_format_time(int64_t ns, char *buf, size_t len);
+void fsop_meta_kv(const struct fsop_meta *m, struct fsop_meta_kv *out);
+/* "1700000000" or "1700000000.000000005": buf of FSOP_META_LEN. */
+void fsop_format_time(int64_t ns, char *buf, size_t len);
 
 /* DeleteObject key; a key that does not exist is success. */
-int wops_delete(struct s3_client *c, const char *key, struct s3_result *res);
+int fsop_delete(struct s3_client *c, const char *key, struct s3_result *res);
 
 /* PUT the empty marker key (ending in '/') with m (mode incl. S_IFDIR). */
-int wops_mkdir(struct s3_client *c, const char *key, const struct wops_meta *m,
+int fsop_mkdir(struct s3_client *c, const char *key, const struct fsop_meta *m,
 	       char etag[S3_ETAG_MAX], struct s3_result *res);
 
 /*
@@ -65,27 +65,27 @@ int wops_mkdir(struct s3_client *c, const char *key, const struct wops_meta *m,
  * but SETATTR) and ctime taken from m: an existing marker is copied onto
  * itself (If-Match its version) with its own metadata but those fields,
  * so what other clients stored stays; without a marker, one is PUT with
- * all of m, and an old-style "dir" object (wops_is_old_dir_object) is
+ * all of m, and an old-style "dir" object (fsop_is_old_dir_object) is
  * deleted.
  */
-int wops_setattr_dir(struct s3_client *c, const char *key,
-		     const struct wops_meta *m, unsigned int fields,
+int fsop_setattr_dir(struct s3_client *c, const char *key,
+		     const struct fsop_meta *m, unsigned int fields,
 		     char etag[S3_ETAG_MAX], struct s3_result *res);
 
 /* An empty "dir" object (no '/') that stands for a directory? */
-bool wops_is_old_dir_object(const struct s3_object *obj);
+bool fsop_is_old_dir_object(const struct s3_object *obj);
 
 /*
  * Remove directory key (ending in '/'): -ENOTEMPTY when any key other
  * than the marker lies under it, else delete the marker (none: success)
  * and an old-style "dir" object beside it.
  */
-int wops_rmdir(struct s3_client *c, const char *key, struct s3_result *res);
+int fsop_rmdir(struct s3_client *c, const char *key, struct s3_result *res);
 
-#define WOPS_RENAME_NOREPLACE	(1U << 0)
+#define FSOP_RENAME_NOREPLACE	(1U << 0)
 
-struct wops_rename_opts {
-	unsigned int flags;		/* WOPS_RENAME_* */
+struct fsop_rename_opts {
+	unsigned int flags;		/* FSOP_RENAME_* */
 	const char *etag;		/* file: copy only this version, or NULL */
 	/*
 	 * file: copy objects larger than this with UploadPartCopy in parts
@@ -104,8 +104,8 @@ struct wops_rename_opts {
  * -ESTALE when key is no longer version o->etag (nothing written);
  * -ENOENT when key does not exist.  etag: the copy's.
  */
-int wops_rename_file(struct s3_client *c, const char *key, const char *new_key,
-		     const struct wops_rename_opts *o, char etag[S3_ETAG_MAX],
+int fsop_rename_file(struct s3_client *c, const char *key, const char *new_key,
+		     const struct fsop_rename_opts *o, char etag[S3_ETAG_MAX],
 		     struct s3_result *res);
 
 /*
@@ -116,8 +116,8 @@ int wops_rename_file(struct s3_client *c, const char *key, const char *new_key,
  * -EEXIST with NOREPLACE when any key lies under new_key.  *ncopied
  * (may be NULL): the keys moved.
  */
-int wops_rename_dir(struct s3_client *c, const char *key, const char *new_key,
-		    const struct wops_rename_opts *o, size_t *ncopied,
+int fsop_rename_dir(struct s3_client *c, const char *key, const char *new_key,
+		    const struct fsop_rename_opts *o, size_t *ncopied,
 		    struct s3_result *res);
 
 /*
@@ -125,12 +125,12 @@ int wops_rename_dir(struct s3_client *c, const char *key, const char *new_key,
  * has S_IFLNK.  create_only: If-None-Match: * (the server honours it:
  * -EEXIST when key exists).
  */
-int wops_symlink(struct s3_client *c, const char *key, const char *target,
-		 const struct wops_meta *m, bool create_only,
+int fsop_symlink(struct s3_client *c, const char *key, const char *target,
+		 const struct fsop_meta *m, bool create_only,
 		 char etag[S3_ETAG_MAX], struct s3_result *res);
 
 /* A COMMIT as the kernel describes it. */
-struct wops_commit_req {
+struct fsop_commit_req {
 	const char *stage;		/* staging file, or NULL: zeros */
 	const void *data;		/* or the whole object: size bytes */
 	uint64_t size;
@@ -138,7 +138,7 @@ struct wops_commit_req {
 	uint64_t base_size;
 	const struct commit_range *extents;	/* dirty ranges */
 	size_t nextents;
-	struct wops_meta meta;
+	struct fsop_meta meta;
 	bool fail_on_conflict;
 	struct commit_conditions conditions;
 	/*
@@ -152,18 +152,18 @@ struct wops_commit_req {
 };
 
 /*
- * The x-amz-meta-s3f-commit tag wops_commit() stores for req: "SESSION-ID"
+ * The x-amz-meta-s3f-commit tag fsop_commit() stores for req: "SESSION-ID"
  * or "ID" (16 hex digits each), "" without a commit_id.
  */
-void wops_commit_tag(const struct wops_commit_req *req, char *buf, size_t len);
+void fsop_commit_tag(const struct fsop_commit_req *req, char *buf, size_t len);
 
 /*
  * Commit req as key through commit_object(): the staging file read-only
  * (sparse when there is a base) or req->data (all of it), metadata from req->meta,
  * Content-Type application/octet-stream.  out as commit_object's.
  */
-int wops_commit(struct s3_client *c, const char *key,
-		const struct wops_commit_req *req, struct commit_result *out,
+int fsop_commit(struct s3_client *c, const char *key,
+		const struct fsop_commit_req *req, struct commit_result *out,
 		struct s3_result *res);
 
-#endif /* S3F_HELPER_WOPS_H */
+#endif /* S3F_HELPER_FSOPS_H */

@@ -25,14 +25,14 @@
 
 #include "bufbudget.h"
 #include "log.h"
-#include "ops.h"
+#include "upcalls.h"
 #include "retry.h"
 #include "xattrs.h"
 #include "s3.h"
 #include "staging.h"
 #include "testhooks.h"
-#include "wjobs.h"
-#include "wops.h"
+#include "write_upcalls.h"
+#include "fsops.h"
 
 #define READDIR_PAGE	1000
 
@@ -82,7 +82,7 @@ struct job *job_parse(struct s3f_nl *nl, uint8_t cmd, struct nlattr **attrs)
 			return job;
 		break;
 	default:
-		if (wjob_is_write(cmd) && !wjob_parse(nl, job, attrs))
+		if (write_upcall_is_write(cmd) && !write_upcall_parse(nl, job, attrs))
 			return job;
 		break;
 	}
@@ -101,7 +101,7 @@ void job_free(struct job *job)
 	free(job->key);
 	free(job->token);
 	free(job->etag);
-	wjob_free(job);
+	write_upcall_free(job);
 	free(job);
 }
 
@@ -209,7 +209,7 @@ static void attrs_from_object(const char *key, const struct s3_object *obj,
 				 strlen(xattr));
 	}
 	/* "dir" without the '/': an old-style directory object */
-	if (key[0] && key[strlen(key) - 1] != '/' && wops_is_old_dir_object(obj)) {
+	if (key[0] && key[strlen(key) - 1] != '/' && fsop_is_old_dir_object(obj)) {
 		a->type = S3F_TYPE_DIR;
 		a->size = 0;
 	}
@@ -657,7 +657,7 @@ void job_run(struct s3f_nl *nl, struct job *job)
 	if (testhooks_bad_reply(nl, job))
 		return;
 	testhooks_commit_delay(job);
-	if (wjob_run_local(nl, job))
+	if (write_upcall_run_local(nl, job))
 		return;		/* staging files: no S3 client needed */
 	me = mounts_get(&job->mp, errbuf, sizeof(errbuf), &err);
 	if (!me) {
@@ -676,7 +676,7 @@ void job_run(struct s3f_nl *nl, struct job *job)
 		op_read(nl, job, mount_client(me));
 		break;
 	default:
-		wjob_run(nl, job, me);
+		write_upcall_run(nl, job, me);
 		break;
 	}
 	mounts_put(me);

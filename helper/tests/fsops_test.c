@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * The write path's pure parts: how s3fs times are written (and that
- * ops.c's reader gets them back), the parsing of write upcalls (EXTENTS
+ * upcalls.c's reader gets them back), the parsing of write upcalls (EXTENTS
  * from several attributes, required attributes), and which paths
- * STAGE_RELEASE may delete.  The S3 side: tests/host/wops-rgw.sh.
+ * STAGE_RELEASE may delete.  The S3 side: tests/host/fsops-rgw.sh.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -19,8 +19,8 @@
 #include "check.h"
 #include "log.h"
 #include "staging.h"
-#include "wjobs.h"
-#include "wops.h"
+#include "write_upcalls.h"
+#include "fsops.h"
 
 /* CHECK_STREQ for char arrays too */
 static void check_str(const char *name, const char *got, const char *want)
@@ -44,23 +44,23 @@ static void test_times(void)
 		{ -1500000000LL, "-2.500000000" },
 		{ -1000000000LL, "-1" },
 	};
-	struct wops_meta m = {
+	struct fsop_meta m = {
 		.has_mode = true, .mode = 0100644, .has_gid = true, .gid = 5,
 		.has_ctime = true, .ctime_ns = 7,
 	};
-	struct wops_meta_kv kv;
-	char buf[WOPS_META_LEN], name[64];
+	struct fsop_meta_kv kv;
+	char buf[FSOP_META_LEN], name[64];
 	size_t i;
 
 	for (i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
-		wops_format_time(v[i].ns, buf, sizeof(buf));
+		fsop_format_time(v[i].ns, buf, sizeof(buf));
 		snprintf(name, sizeof(name), "time %" PRId64 " ns", v[i].ns);
 		check_str(name, buf, v[i].want);
 	}
-	wops_format_time(INT64_MIN, buf, sizeof(buf));
+	fsop_format_time(INT64_MIN, buf, sizeof(buf));
 	check_str("time: INT64_MIN fits", buf, "-9223372037.145224192");
 
-	wops_meta_kv(&m, &kv);
+	fsop_meta_kv(&m, &kv);
 	CHECK("meta: only the fields present", kv.n == 3, "n = %zu", kv.n);
 	CHECK("meta: mode in decimal", kv.n == 3 && !strcmp(kv.kv[0].name, "mode") &&
 	      !strcmp(kv.kv[0].value, "33188"), "%s=%s", kv.kv[0].name, kv.kv[0].value);
@@ -94,7 +94,7 @@ static void put_extents(struct nl_msg *msg, size_t n, uint64_t first)
 	free(e);
 }
 
-/* wjob_parse of msg as the upcall being dispatched: 0 or -EINVAL. */
+/* write_upcall_parse of msg as the upcall being dispatched: 0 or -EINVAL. */
 static int parse(struct nl_msg *msg, struct job *job)
 {
 	struct nlattr *attrs[S3F_ATTR_MAX + 1];
@@ -111,7 +111,7 @@ static int parse(struct nl_msg *msg, struct job *job)
 	if (attrs[S3F_ATTR_ETAG])
 		job->etag = strdup(nla_get_string(attrs[S3F_ATTR_ETAG]));
 	nl.upcall = nlmsg_hdr(msg);
-	err = wjob_parse(&nl, job, attrs);
+	err = write_upcall_parse(&nl, job, attrs);
 	nlmsg_free(msg);
 	return err;
 }
@@ -120,7 +120,7 @@ static void job_done(struct job *job)
 {
 	free(job->key);
 	free(job->etag);
-	wjob_free(job);
+	write_upcall_free(job);
 }
 
 static void test_parse_commit(void)
@@ -312,7 +312,7 @@ static void test_parse_namespace(void)
 
 static void test_staging(void)
 {
-	char tmpl[] = "/tmp/s3f-wops-test.XXXXXX", *dir, *sub, *path = NULL;
+	char tmpl[] = "/tmp/s3f-fsops-test.XXXXXX", *dir, *sub, *path = NULL;
 	char other[256], link[256], misnamed[256];
 	const char *dirs[1];
 	struct stat st;
@@ -373,7 +373,7 @@ static void test_staging(void)
 
 int main(void)
 {
-	log_init("wops_test", false, LOG_LVL_ERR);
+	log_init("fsops_test", false, LOG_LVL_ERR);
 	test_times();
 	test_parse_commit();
 	test_parse_namespace();

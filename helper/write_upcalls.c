@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * s3fd's write-path upcalls: parse, run, reply (wjobs.h).
+ * s3fd's write-path upcalls: parse, run, reply (write_upcalls.h).
  *
  * Replies, as built:
  *   STAGE_OPEN     FD (u32, our descriptor; closed once the reply is
@@ -27,9 +27,9 @@
 #include "journal.h"
 #include "log.h"
 #include "staging.h"
-#include "wjobs.h"
+#include "write_upcalls.h"
 
-bool wjob_is_write(uint8_t cmd)
+bool write_upcall_is_write(uint8_t cmd)
 {
 	switch (cmd) {
 	case S3F_CMD_STAGE_OPEN:
@@ -53,7 +53,7 @@ static char *attr_dup(struct nlattr *a)
 	return a ? strndup(nla_data(a), nla_len(a)) : NULL;
 }
 
-static void parse_meta(struct nlattr **attrs, struct wops_meta *m)
+static void parse_meta(struct nlattr **attrs, struct fsop_meta *m)
 {
 	if (attrs[S3F_ATTR_MODE]) {
 		m->has_mode = true;
@@ -144,7 +144,7 @@ static bool nonempty(const char *s)
 }
 
 /* Does the job have what its command needs? */
-static bool wjob_valid(const struct job *job)
+static bool write_upcall_valid(const struct job *job)
 {
 	switch (job->cmd) {
 	case S3F_CMD_STAGE_OPEN:
@@ -180,7 +180,7 @@ static bool wjob_valid(const struct job *job)
 	return false;
 }
 
-int wjob_parse(struct s3f_nl *nl, struct job *job, struct nlattr **attrs)
+int write_upcall_parse(struct s3f_nl *nl, struct job *job, struct nlattr **attrs)
 {
 	job->new_key = attr_dup(attrs[S3F_ATTR_NEW_KEY]);
 	job->stage = attr_dup(attrs[S3F_ATTR_STAGE]);
@@ -224,10 +224,10 @@ int wjob_parse(struct s3f_nl *nl, struct job *job, struct nlattr **attrs)
 		memcpy(job->data, nla_data(attrs[S3F_ATTR_DATA]), job->data_len);
 		job->has_data = true;
 	}
-	return wjob_valid(job) ? 0 : -EINVAL;
+	return write_upcall_valid(job) ? 0 : -EINVAL;
 }
 
-void wjob_free(struct job *job)
+void write_upcall_free(struct job *job)
 {
 	free(job->data);
 	free(job->new_key);
@@ -426,7 +426,7 @@ static void op_stage_note(struct s3f_nl *nl, struct job *job)
 	s3f_nl_reply(nl, job->id, err, NULL);
 }
 
-bool wjob_run_local(struct s3f_nl *nl, struct job *job)
+bool write_upcall_run_local(struct s3f_nl *nl, struct job *job)
 {
 	switch (job->cmd) {
 	case S3F_CMD_STAGE_OPEN:
@@ -467,14 +467,14 @@ static int commit_reply(struct s3f_nl *nl, const struct commit_result *out,
  * without a journal (a helper before protocol 8 made it) is left so.
  */
 static void commit_journal_pending(const struct job *job,
-				   const struct wops_commit_req *req)
+				   const struct fsop_commit_req *req)
 {
 	struct journal j;
 	int err;
 
 	if (!stage_is_ours(job) || journal_read(job->stage, &j))
 		return;
-	wops_commit_tag(req, j.pending, sizeof(j.pending));
+	fsop_commit_tag(req, j.pending, sizeof(j.pending));
 	err = journal_write(job->stage, &j);
 	if (err)
 		log_warn("mount %u: journal of %s: %s", job->mp.id, job->stage,
@@ -519,7 +519,7 @@ static void commit_journal_done(const struct job *job,
 
 static void op_commit(struct s3f_nl *nl, struct job *job, struct mount_entry *me)
 {
-	struct wops_commit_req req = {
+	struct fsop_commit_req req = {
 		.stage = job->stage,
 		.data = job->has_data ? job->data : NULL,
 		.size = job->size,
@@ -541,7 +541,7 @@ static void op_commit(struct s3f_nl *nl, struct job *job, struct mount_entry *me
 	mount_conditions(me, &req.conditions);
 	if (job->stage)
 		commit_journal_pending(job, &req);
-	err = wops_commit(mount_client(me), job->key, &req, &out, &res);
+	err = fsop_commit(mount_client(me), job->key, &req, &out, &res);
 	if (err) {
 		log_failure(job, "commit", job->key, err, &res);
 		s3f_nl_reply(nl, job->id, err, NULL);
@@ -573,7 +573,7 @@ static void op_delete(struct s3f_nl *nl, struct job *job, struct s3_client *c)
 	struct s3_result res = { 0 };
 	int err;
 
-	err = wops_delete(c, job->key, &res);
+	err = fsop_delete(c, job->key, &res);
 	if (err)
 		log_failure(job, "delete", job->key, err, &res);
 	s3f_nl_reply(nl, job->id, err, NULL);
@@ -586,9 +586,9 @@ static void op_mkdir(struct s3f_nl *nl, struct job *job, struct s3_client *c)
 	int err;
 
 	if (job->flags & S3F_MKDIR_SETATTR)
-		err = wops_setattr_dir(c, job->key, &job->meta, job->flags, etag, &res);
+		err = fsop_setattr_dir(c, job->key, &job->meta, job->flags, etag, &res);
 	else
-		err = wops_mkdir(c, job->key, &job->meta, etag, &res);
+		err = fsop_mkdir(c, job->key, &job->meta, etag, &res);
 	if (err)
 		log_failure(job, "mkdir", job->key, err, &res);
 	reply_etag(nl, job, err, etag);
@@ -599,7 +599,7 @@ static void op_rmdir(struct s3f_nl *nl, struct job *job, struct s3_client *c)
 	struct s3_result res = { 0 };
 	int err;
 
-	err = wops_rmdir(c, job->key, &res);
+	err = fsop_rmdir(c, job->key, &res);
 	if (err)
 		log_failure(job, "rmdir", job->key, err, &res);
 	s3f_nl_reply(nl, job->id, err, NULL);
@@ -607,8 +607,8 @@ static void op_rmdir(struct s3f_nl *nl, struct job *job, struct s3_client *c)
 
 static void op_rename(struct s3f_nl *nl, struct job *job, struct s3_client *c)
 {
-	struct wops_rename_opts o = {
-		.flags = job->flags & S3F_RENAME_NOREPLACE ? WOPS_RENAME_NOREPLACE : 0,
+	struct fsop_rename_opts o = {
+		.flags = job->flags & S3F_RENAME_NOREPLACE ? FSOP_RENAME_NOREPLACE : 0,
 		.etag = job->etag,
 		.ctime_ns = job->meta.has_ctime ? job->meta.ctime_ns : 0,
 	};
@@ -617,9 +617,9 @@ static void op_rename(struct s3f_nl *nl, struct job *job, struct s3_client *c)
 	int err;
 
 	if (job->type == S3F_TYPE_DIR)
-		err = wops_rename_dir(c, job->key, job->new_key, &o, NULL, &res);
+		err = fsop_rename_dir(c, job->key, job->new_key, &o, NULL, &res);
 	else
-		err = wops_rename_file(c, job->key, job->new_key, &o, etag, &res);
+		err = fsop_rename_file(c, job->key, job->new_key, &o, etag, &res);
 	if (err) {
 		snprintf(what, sizeof(what), "rename to %.40s", job->new_key);
 		log_failure(job, what, job->key, err, &res);
@@ -635,14 +635,14 @@ static void op_symlink(struct s3f_nl *nl, struct job *job, struct mount_entry *m
 	int err;
 
 	mount_conditions(me, &cond);
-	err = wops_symlink(mount_client(me), job->key, job->target, &job->meta,
+	err = fsop_symlink(mount_client(me), job->key, job->target, &job->meta,
 			   cond.put, etag, &res);
 	if (err)
 		log_failure(job, "symlink", job->key, err, &res);
 	reply_etag(nl, job, err, etag);
 }
 
-void wjob_run(struct s3f_nl *nl, struct job *job, struct mount_entry *me)
+void write_upcall_run(struct s3f_nl *nl, struct job *job, struct mount_entry *me)
 {
 	struct s3_client *c = mount_client(me);
 
