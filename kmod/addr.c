@@ -56,14 +56,12 @@ static struct s3f_read *s3f_read_alloc(struct inode *inode, loff_t pos,
 int s3f_read_fill(struct s3f_read *rd, void __user *buf, size_t len)
 {
 	struct iov_iter iter;
-	struct iovec iov;
 	unsigned int i;
 	size_t off, n;
-	int err;
 
-	err = import_single_range(ITER_SOURCE, buf, len, &iov, &iter);
-	if (err)
-		return err;
+	if (!access_ok(buf, len))
+		return -EFAULT;
+	iov_iter_ubuf(&iter, ITER_SOURCE, buf, len);
 	for (i = 0; i < rd->nr && iov_iter_count(&iter); i++) {
 		struct folio *folio = rd->folios[i];
 
@@ -306,7 +304,7 @@ static void s3f_readahead(struct readahead_control *ractl)
  * write covers it, or it holds only zeros.
  */
 static int s3f_write_begin(struct file *file, struct address_space *mapping,
-			   loff_t pos, unsigned int len, struct page **pagep,
+			   loff_t pos, unsigned int len, s3f_wb_page **pagep,
 			   void **fsdata)
 {
 	struct inode *inode = mapping->host;
@@ -320,7 +318,7 @@ again:
 	if (!page)
 		return -ENOMEM;
 	folio = page_folio(page);
-	*pagep = page;
+	*pagep = s3f_wb_page_of(folio);
 	if (folio_test_uptodate(folio) || len == folio_size(folio))
 		return 0;
 	src = s3f_folio_source(inode, folio);
@@ -352,9 +350,9 @@ again:
 
 static int s3f_write_end(struct file *file, struct address_space *mapping,
 			 loff_t pos, unsigned int len, unsigned int copied,
-			 struct page *page, void *fsdata)
+			 s3f_wb_page *page, void *fsdata)
 {
-	struct folio *folio = page_folio(page);
+	struct folio *folio = s3f_wb_folio(page);
 	struct inode *inode = mapping->host;
 
 	if (!folio_test_uptodate(folio)) {
@@ -390,10 +388,10 @@ static bool s3f_dirty_folio(struct address_space *mapping, struct folio *folio)
 }
 
 /* write_cache_pages() callback: one locked, dirty-cleared folio to the staging file. */
-static int s3f_stage_one(struct page *page, struct writeback_control *wbc,
+static int s3f_stage_one(s3f_wcp_page *page, struct writeback_control *wbc,
 			 void *data)
 {
-	struct folio *folio = page_folio(page);
+	struct folio *folio = s3f_wcp_folio(page);
 	struct inode *inode = folio->mapping->host;
 	loff_t isize = i_size_read(inode), pos = folio_pos(folio);
 	int err;

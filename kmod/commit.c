@@ -390,9 +390,9 @@ static u64 s3f_commit_snapshot(struct inode *inode, struct s3f_commit_args *a)
 	a->xattrs = si->xattrs;
 	if (a->xattrs)
 		kref_get(&a->xattrs->ref);
-	a->mtime_ns = timespec64_to_ns(&inode->i_mtime);
-	a->atime_ns = timespec64_to_ns(&inode->i_atime);
-	a->ctime_ns = timespec64_to_ns(&inode->i_ctime);
+	a->mtime_ns = s3f_mtime_ns(inode);
+	a->atime_ns = s3f_atime_ns(inode);
+	a->ctime_ns = s3f_ctime_ns(inode);
 	a->base_size = si->base_size;
 	a->commit_session = si->commit_session;
 	spin_unlock(&si->lock);

@@ -181,7 +181,7 @@ void s3f_prefetch_siblings(struct dentry *dentry)
 	if (test_and_set_bit(S3F_PREFETCHING, &pi->flags))
 		goto out_dput;
 	spin_lock(&parent->d_lock);
-	list_for_each_entry(child, &parent->d_subdirs, d_child)
+	s3f_for_each_child(child, parent)
 		n++;
 	spin_unlock(&parent->d_lock);
 	cap = n;
@@ -201,7 +201,7 @@ void s3f_prefetch_siblings(struct dentry *dentry)
 	 */
 	n = 0;
 	spin_lock(&parent->d_lock);
-	list_for_each_entry(child, &parent->d_subdirs, d_child) {
+	s3f_for_each_child(child, parent) {
 		if (n == cap)
 			break;
 		spin_lock_nested(&child->d_lock, DENTRY_D_LOCK_NESTED);
@@ -310,7 +310,7 @@ static int s3f_collect_local(struct inode *dir, struct s3f_collect *c)
 		struct s3f_attrs a = {
 			.type = S3F_TYPE_FILE,
 			.size = i_size_read(inode),
-			.mtime_ns = timespec64_to_ns(&inode->i_mtime),
+			.mtime_ns = s3f_mtime_ns(inode),
 		};
 
 		if (!err && !s3f_in_s3(inode) && *name && !strchr(name, '/'))

@@ -513,11 +513,11 @@ static int s3f_put_meta(struct sk_buff *msg, struct inode *inode)
 	    nla_put_u32(msg, S3F_ATTR_GID,
 			from_kgid_munged(&init_user_ns, inode->i_gid)) ||
 	    nla_put_s64(msg, S3F_ATTR_MTIME_NS,
-			timespec64_to_ns(&inode->i_mtime), S3F_ATTR_PAD) ||
+			s3f_mtime_ns(inode), S3F_ATTR_PAD) ||
 	    nla_put_s64(msg, S3F_ATTR_ATIME_NS,
-			timespec64_to_ns(&inode->i_atime), S3F_ATTR_PAD) ||
+			s3f_atime_ns(inode), S3F_ATTR_PAD) ||
 	    nla_put_s64(msg, S3F_ATTR_CTIME_NS,
-			timespec64_to_ns(&inode->i_ctime), S3F_ATTR_PAD))
+			s3f_ctime_ns(inode), S3F_ATTR_PAD))
 		return -EMSGSIZE;
 	return 0;
 }
@@ -594,7 +594,7 @@ int s3f_op_stage_open(struct super_block *sb, struct inode *inode,
 	    nla_put_u32(msg, S3F_ATTR_UID, from_kuid_munged(&init_user_ns, inode->i_uid)) ||
 	    nla_put_u32(msg, S3F_ATTR_GID, from_kgid_munged(&init_user_ns, inode->i_gid)) ||
 	    nla_put_u32(msg, S3F_ATTR_MODE, inode->i_mode) ||
-	    nla_put_s64(msg, S3F_ATTR_MTIME_NS, timespec64_to_ns(&inode->i_mtime),
+	    nla_put_s64(msg, S3F_ATTR_MTIME_NS, s3f_mtime_ns(inode),
 			S3F_ATTR_PAD) ||
 	    s3f_put_stage_state(msg, st)) {
 		nlmsg_free(msg);

@@ -189,7 +189,7 @@ static void s3f_set_attrs(struct inode *inode, const struct s3f_attrs *a)
 {
 	struct s3f_inode *si = S3F_I(inode);
 	struct s3f_mount_opts *o = &S3F_SB(inode->i_sb)->opts;
-	struct timespec64 ts, cts;
+	struct timespec64 ts, cts, old;
 
 	/* implicit directories have no date in S3: show the mount's */
 	ts = ns_to_timespec64(a->mtime_ns ? a->mtime_ns :
@@ -210,15 +210,15 @@ static void s3f_set_attrs(struct inode *inode, const struct s3f_attrs *a)
 		 * unlink, rename), which S3 does not record: the later of
 		 * S3's and this mount's hold.
 		 */
-		if (!S_ISDIR(inode->i_mode) ||
-		    timespec64_compare(&ts, &inode->i_mtime) > 0)
-			inode->i_mtime = ts;
+		old = s3f_inode_mtime(inode);
+		if (!S_ISDIR(inode->i_mode) || timespec64_compare(&ts, &old) > 0)
+			s3f_set_mtime(inode, ts);
 		/* x-amz-meta-atime/-ctime (s3fs-fuse writes them), else mtime */
 		cts = a->ctime_ns ? ns_to_timespec64(a->ctime_ns) : ts;
-		if (!S_ISDIR(inode->i_mode) ||
-		    timespec64_compare(&cts, &inode->i_ctime) > 0)
-			inode->i_ctime = cts;
-		inode->i_atime = a->atime_ns ? ns_to_timespec64(a->atime_ns) : ts;
+		old = s3f_inode_ctime(inode);
+		if (!S_ISDIR(inode->i_mode) || timespec64_compare(&cts, &old) > 0)
+			s3f_set_ctime(inode, cts);
+		s3f_set_atime(inode, a->atime_ns ? ns_to_timespec64(a->atime_ns) : ts);
 		inode->i_mode = (inode->i_mode & S_IFMT) |
 				(s3f_mode(inode->i_sb, a) & 07777);
 		inode->i_uid = a->has_meta ? make_kuid(&init_user_ns, a->uid) : o->uid;
@@ -458,7 +458,7 @@ int s3f_inode_revalidate(struct inode *inode)
 	return err;
 }
 
-static int s3f_getattr(struct user_namespace *mnt_userns, const struct path *path,
+static int s3f_getattr(s3f_idmap *idmap, const struct path *path,
 		       struct kstat *stat, u32 request_mask, unsigned int flags)
 {
 	struct inode *inode = d_inode(path->dentry);
@@ -470,7 +470,7 @@ static int s3f_getattr(struct user_namespace *mnt_userns, const struct path *pat
 		s3f_inode_revalidate(inode);	/* on failure: what we know */
 
 	spin_lock(&si->lock);
-	generic_fillattr(mnt_userns, inode, stat);
+	s3f_fillattr(idmap, request_mask, inode, stat);
 	spin_unlock(&si->lock);
 	stat->blksize = S3F_READ_CHUNK;
 	/* an object stores every byte: du and sparse-file checks see that */
@@ -485,7 +485,7 @@ static int s3f_getattr(struct user_namespace *mnt_userns, const struct path *pat
  * fails (no helper, S3 unreachable) the answer is the error, never the
  * mount's defaults: they may grant what the object's metadata denies.
  */
-static int s3f_permission(struct user_namespace *mnt_userns,
+static int s3f_permission(s3f_idmap *idmap,
 			  struct inode *inode, int mask)
 {
 	int err;
@@ -497,7 +497,7 @@ static int s3f_permission(struct user_namespace *mnt_userns,
 		if (err && !READ_ONCE(S3F_I(inode)->meta_checked))
 			return err;
 	}
-	return generic_permission(mnt_userns, inode, mask);
+	return generic_permission(idmap, inode, mask);
 }
 
 /*
@@ -615,13 +615,13 @@ static unsigned int s3f_setattr_fields(unsigned int ia_valid)
  * s3f_meta_changed() says: with s3fs-fuse metadata on the object, a
  * directory's on its marker.
  */
-static int s3f_setattr(struct user_namespace *mnt_userns, struct dentry *dentry,
+static int s3f_setattr(s3f_idmap *idmap, struct dentry *dentry,
 		       struct iattr *attr)
 {
 	struct inode *inode = d_inode(dentry);
 	int err;
 
-	err = setattr_prepare(mnt_userns, dentry, attr);
+	err = setattr_prepare(idmap, dentry, attr);
 	if (err)
 		return err;
 	/*
@@ -630,7 +630,7 @@ static int s3f_setattr(struct user_namespace *mnt_userns, struct dentry *dentry,
 	 * works, as on s3fs-fuse).
 	 */
 	if (inode == d_inode(inode->i_sb->s_root)) {
-		setattr_copy(mnt_userns, inode, attr);
+		setattr_copy(idmap, inode, attr);
 		return 0;
 	}
 	if (!S_ISDIR(inode->i_mode) && (attr->ia_valid & ATTR_SIZE) &&
@@ -645,7 +645,7 @@ static int s3f_setattr(struct user_namespace *mnt_userns, struct dentry *dentry,
 		if (err)
 			return err;
 	}
-	setattr_copy(mnt_userns, inode, attr);
+	setattr_copy(idmap, inode, attr);
 	/* truncate(2) holds write access itself (vfs_truncate) */
 	return s3f_meta_changed(inode,
 		(attr->ia_valid & (ATTR_SIZE | ATTR_FILE)) == ATTR_SIZE ? 1 : 0,

@@ -206,7 +206,7 @@ static char *s3f_new_key(struct inode *dir, struct dentry *dentry, bool is_dir)
 }
 
 /* An inode for a name made here, owned by the caller, dated now. */
-static struct inode *s3f_make_inode(struct user_namespace *mnt_userns,
+static struct inode *s3f_make_inode(s3f_idmap *idmap,
 				    struct inode *dir, const char *key,
 				    umode_t mode, dev_t rdev)
 {
@@ -218,26 +218,30 @@ static struct inode *s3f_make_inode(struct user_namespace *mnt_userns,
 		.rdev = huge_encode_dev(rdev),
 		.mtime_ns = ktime_get_real_ns(),
 	};
+	struct timespec64 now;
 	struct inode *inode;
 
 	inode = s3f_new_inode(dir->i_sb, key, &a);
 	if (IS_ERR(inode))
 		return inode;
-	inode_init_owner(mnt_userns, inode, dir, mode);
-	inode->i_mtime = current_time(inode);
-	inode->i_ctime = inode->i_mtime;
-	inode->i_atime = inode->i_mtime;
+	inode_init_owner(idmap, inode, dir, mode);
+	now = current_time(inode);
+	s3f_set_mtime(inode, now);
+	s3f_set_ctime(inode, now);
+	s3f_set_atime(inode, now);
 	return inode;
 }
 
 static void s3f_dir_changed(struct inode *dir)
 {
-	dir->i_mtime = current_time(dir);
-	dir->i_ctime = dir->i_mtime;
+	struct timespec64 now = current_time(dir);
+
+	s3f_set_mtime(dir, now);
+	s3f_set_ctime(dir, now);
 }
 
 /* A new file exists only here until its first commit. */
-int s3f_create(struct user_namespace *mnt_userns, struct inode *dir,
+int s3f_create(s3f_idmap *idmap, struct inode *dir,
 	       struct dentry *dentry, umode_t mode, bool excl)
 {
 	struct rw_semaphore *rename_sem = &S3F_SB(dir->i_sb)->rename_sem;
@@ -248,7 +252,7 @@ int s3f_create(struct user_namespace *mnt_userns, struct inode *dir,
 		return -EINTR;
 	key = s3f_new_key(dir, dentry, false);
 	inode = IS_ERR(key) ? ERR_CAST(key) :
-		s3f_make_inode(mnt_userns, dir, key, S_IFREG | (mode & 07777), 0);
+		s3f_make_inode(idmap, dir, key, S_IFREG | (mode & 07777), 0);
 	if (!IS_ERR(key))
 		kfree(key);
 	up_read(rename_sem);
@@ -268,7 +272,7 @@ int s3f_create(struct user_namespace *mnt_userns, struct inode *dir,
  * x-amz-meta-rdev a device's number, committed before it returns.
  * SB_I_NODEV keeps a device node from being opened.
  */
-int s3f_mknod(struct user_namespace *mnt_userns, struct inode *dir,
+int s3f_mknod(s3f_idmap *idmap, struct inode *dir,
 	      struct dentry *dentry, umode_t mode, dev_t rdev)
 {
 	struct rw_semaphore *rename_sem = &S3F_SB(dir->i_sb)->rename_sem;
@@ -282,7 +286,7 @@ int s3f_mknod(struct user_namespace *mnt_userns, struct inode *dir,
 		return -EINTR;
 	key = s3f_new_key(dir, dentry, false);
 	inode = IS_ERR(key) ? ERR_CAST(key) :
-		s3f_make_inode(mnt_userns, dir, key, mode & (S_IFMT | 07777), rdev);
+		s3f_make_inode(idmap, dir, key, mode & (S_IFMT | 07777), rdev);
 	if (!IS_ERR(key))
 		kfree(key);
 	up_read(rename_sem);
@@ -306,7 +310,7 @@ int s3f_mknod(struct user_namespace *mnt_userns, struct inode *dir,
 	return 0;
 }
 
-int s3f_mkdir(struct user_namespace *mnt_userns, struct inode *dir,
+int s3f_mkdir(s3f_idmap *idmap, struct inode *dir,
 	      struct dentry *dentry, umode_t mode)
 {
 	struct rw_semaphore *rename_sem = &S3F_SB(dir->i_sb)->rename_sem;
@@ -322,7 +326,7 @@ int s3f_mkdir(struct user_namespace *mnt_userns, struct inode *dir,
 		err = PTR_ERR(key);
 		goto out_unlock;
 	}
-	inode = s3f_make_inode(mnt_userns, dir, key, S_IFDIR | (mode & 07777), 0);
+	inode = s3f_make_inode(idmap, dir, key, S_IFDIR | (mode & 07777), 0);
 	if (IS_ERR(inode)) {
 		err = PTR_ERR(inode);
 		goto out_free;
@@ -409,12 +413,12 @@ out_unlock:
 	if (err)
 		return err;
 	drop_nlink(inode);
-	inode->i_ctime = current_time(inode);
+	s3f_set_ctime(inode, current_time(inode));
 	s3f_dir_changed(dir);
 	return 0;
 }
 
-int s3f_symlink(struct user_namespace *mnt_userns, struct inode *dir,
+int s3f_symlink(s3f_idmap *idmap, struct inode *dir,
 		struct dentry *dentry, const char *target)
 {
 	struct rw_semaphore *rename_sem = &S3F_SB(dir->i_sb)->rename_sem;
@@ -433,7 +437,7 @@ int s3f_symlink(struct user_namespace *mnt_userns, struct inode *dir,
 		up_read(rename_sem);
 		return PTR_ERR(key);
 	}
-	inode = s3f_make_inode(mnt_userns, dir, key, S_IFLNK | 0777, 0);
+	inode = s3f_make_inode(idmap, dir, key, S_IFLNK | 0777, 0);
 	if (IS_ERR(inode)) {
 		kfree(key);
 		up_read(rename_sem);
@@ -674,7 +678,7 @@ static int s3f_rename_file(struct inode *old_dir, struct dentry *old_dentry,
 	}
 	s3f_install_key(inode, k);
 	k = NULL;
-	inode->i_ctime = now;
+	s3f_set_ctime(inode, now);
 	/* staged bytes of an open file: the journal follows the key */
 	s3f_stage_note(inode, -1);
 out_free:
@@ -690,7 +694,7 @@ out_unlock:
 	return err;
 }
 
-int s3f_rename(struct user_namespace *mnt_userns, struct inode *old_dir,
+int s3f_rename(s3f_idmap *idmap, struct inode *old_dir,
 	       struct dentry *old_dentry, struct inode *new_dir,
 	       struct dentry *new_dentry, unsigned int flags)
 {
@@ -703,7 +707,7 @@ int s3f_rename(struct user_namespace *mnt_userns, struct inode *old_dir,
 		err = s3f_rename_dir(old_dir, old_dentry, new_dir, new_dentry,
 				     noreplace);
 		if (!err)
-			d_inode(old_dentry)->i_ctime = current_time(old_dir);
+			s3f_set_ctime(d_inode(old_dentry), current_time(old_dir));
 	} else {
 		/* sets the file's ctime: the one its copy in S3 stores */
 		err = s3f_rename_file(old_dir, old_dentry, new_dir, new_dentry,

@@ -36,6 +36,7 @@
 #include <net/genetlink.h>
 
 #include "../uapi/s3f.h"
+#include "compat.h"
 
 #define S3F_MAGIC		0x53334653	/* "S3FS" */
 #define S3F_ETAG_MAX		130
@@ -407,18 +408,18 @@ char *s3f_child_key(struct inode *dir, const char *name, size_t len, bool is_dir
 /* namei.c */
 extern const struct dentry_operations s3f_dentry_ops;
 bool s3f_dir_complete(struct inode *dir);
-int s3f_create(struct user_namespace *mnt_userns, struct inode *dir,
+int s3f_create(s3f_idmap *idmap, struct inode *dir,
 	       struct dentry *dentry, umode_t mode, bool excl);
-int s3f_mkdir(struct user_namespace *mnt_userns, struct inode *dir,
+int s3f_mkdir(s3f_idmap *idmap, struct inode *dir,
 	      struct dentry *dentry, umode_t mode);
-int s3f_mknod(struct user_namespace *mnt_userns, struct inode *dir,
+int s3f_mknod(s3f_idmap *idmap, struct inode *dir,
 	      struct dentry *dentry, umode_t mode, dev_t rdev);
 int s3f_rmdir(struct inode *dir, struct dentry *dentry);
 int s3f_unlink(struct inode *dir, struct dentry *dentry);
-int s3f_rename(struct user_namespace *mnt_userns, struct inode *old_dir,
+int s3f_rename(s3f_idmap *idmap, struct inode *old_dir,
 	       struct dentry *old_dentry, struct inode *new_dir,
 	       struct dentry *new_dentry, unsigned int flags);
-int s3f_symlink(struct user_namespace *mnt_userns, struct inode *dir,
+int s3f_symlink(s3f_idmap *idmap, struct inode *dir,
 		struct dentry *dentry, const char *target);
 int s3f_link(struct dentry *old_dentry, struct inode *dir, struct dentry *dentry);
 struct dentry *s3f_lookup(struct inode *dir, struct dentry *dentry,

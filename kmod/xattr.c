@@ -24,7 +24,6 @@
 #include <linux/kref.h>
 #include <linux/slab.h>
 #include <linux/xattr.h>
-#include <asm/unaligned.h>
 
 #include "s3f.h"
 
@@ -263,7 +262,7 @@ static int s3f_xattr_get(const struct xattr_handler *handler,
 }
 
 static int s3f_xattr_set(const struct xattr_handler *handler,
-			 struct user_namespace *mnt_userns,
+			 s3f_idmap *idmap,
 			 struct dentry *dentry, struct inode *inode,
 			 const char *suffix, const void *value, size_t size,
 			 int flags)
@@ -287,7 +286,7 @@ static int s3f_xattr_set(const struct xattr_handler *handler,
 		return PTR_ERR(x);
 	spin_lock(&si->lock);
 	s3f_inode_set_xattrs_locked(inode, x);
-	inode->i_ctime = current_time(inode);
+	s3f_set_ctime(inode, current_time(inode));
 	spin_unlock(&si->lock);
 	s3f_xattrs_put(x);
 	return s3f_meta_changed(inode, 0, S3F_MKDIR_XATTRS);
