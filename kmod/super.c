@@ -19,6 +19,7 @@
 #include <linux/fs_parser.h>
 #include <linux/module.h>
 #include <linux/namei.h>
+#include <linux/sched/task.h>
 #include <linux/seq_file.h>
 #include <linux/slab.h>
 #include <linux/statfs.h>
@@ -527,7 +528,8 @@ static int __init s3f_init(void)
 	struct cred *cred;
 	int err;
 
-	cred = prepare_kernel_cred(NULL);
+	/* init's credentials (NULL meant them before 6.2, and warns since) */
+	cred = prepare_kernel_cred(&init_task);
 	if (!cred)
 		return -ENOMEM;
 	cap_lower(cred->cap_effective, CAP_SYS_RESOURCE);
