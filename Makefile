@@ -26,7 +26,7 @@ all: module helper
 module:
 	@test -n "$(KDIR)" -a -d "$(KDIR)" || \
 		{ echo "no kernel build tree: install linux-headers-amd64 or set KDIR" >&2; exit 1; }
-	$(MAKE) -C $(KDIR) M=$(CURDIR) modules
+	$(MAKE) -C $(KDIR) M=$(CURDIR) S3F_WERROR=y modules
 
 helper:
 	$(MAKE) -C helper

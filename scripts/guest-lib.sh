@@ -116,3 +116,53 @@ build_initramfs() {
 	echo "$stamp" >"$dir/initramfs.stamp"
 	rm -rf "$tmp"
 }
+
+# build_module TOP CACHE KSTAMP KBUILD WHAT: s3f.ko of the checkout TOP for
+# the kernel whose build tree is KBUILD (WHAT names it in messages), built in
+# CACHE/module/CHECKOUT, a mirror of the checkout (Kbuild, kmod/, uapi/) made
+# of symbolic links: an out-of-tree build writes its objects next to the
+# sources, and kmod/'s own objects belong to the stock build. The result is
+# copied to CACHE/ko/s3f-HASH.ko (HASH: of KSTAMP, which names the kernel,
+# and the sources) and that path printed: a guest that boots while the next
+# build runs still finds the file it was given. Copies unused for a day are
+# removed. Built with -Werror (S3F_WERROR=y), as make builds kmod/.
+build_module() {
+	local top=$1 cache=$2 kstamp=$3 kbuild=$4 what=$5
+	local dir f links='' stamp ko files=(Kbuild)
+	dir=$cache/module/$(printf '%s' "$top" | sha256sum | cut -c1-12)
+	for f in "$top"/kmod/*.c "$top"/kmod/*.h "$top"/kmod/Kbuild "$top"/uapi/*.h; do
+		[ -f "$f" ] && files+=("${f#"$top"/}")
+	done
+	[ -f "$top/kmod/Kbuild" ] || die "$top/kmod/Kbuild missing"
+	for f in "${files[@]}"; do
+		links+="$f -> $top/$f"$'\n'
+	done
+	# Files added or removed: start afresh.
+	if [ "$(cat "$dir/.links" 2>/dev/null)" != "$links" ]; then
+		rm -rf "$dir"
+		mkdir -p "$dir/kmod" "$dir/uapi"
+		for f in "${files[@]}"; do
+			ln -s "$top/$f" "$dir/$f"
+		done
+		printf '%s' "$links" >"$dir/.links"
+	fi
+	stamp=$( { printf '%s\n' "$kstamp"; (cd "$top" && sha256sum "${files[@]}"); } |
+		sha256sum | cut -d' ' -f1)
+	ko=$cache/ko/s3f-${stamp:0:16}.ko
+	if [ ! -f "$ko" ]; then
+		say "building s3f.ko for $what in $dir"
+		if ! nice -n 10 make -C "$kbuild" M="$dir" S3F_WERROR=y \
+				-j"${S3F_JOBS:-$(nproc)}" modules </dev/null >"$cache/module.log" 2>&1; then
+			sed "s|$dir/|$top/|g" "$cache/module.log" >&2
+			die "building s3f.ko for $what failed"
+		fi
+		[ -f "$dir/kmod/s3f.ko" ] || die "the build made no $dir/kmod/s3f.ko"
+		mkdir -p "$cache/ko"
+		cp "$dir/kmod/s3f.ko" "$ko.tmp"
+		scratch+=("$ko.tmp")
+		mv -f "$ko.tmp" "$ko"
+	fi
+	touch "$ko"
+	find "$cache/ko" -name 's3f-*.ko' -mmin +1440 -delete 2>/dev/null || true
+	echo "$ko"
+}
