@@ -9,8 +9,10 @@ RGW (scripts/guest-run --faults RATE).  While the proxy faults requests:
            overwritten with other sizes
   small    small files created, overwritten, appended, renamed (over
            existing names too), deleted
-  helper   s3fd killed (SIGKILL) and restarted a second later, or stopped
-           (SIGSTOP) for two seconds, at random points
+  helper   s3fd killed (SIGKILL) and restarted a second later (every
+           other time with helper/alt/s3fd, another build of the same
+           sources, as an upgrade would), or stopped (SIGSTOP) for two
+           seconds, at random points
 
 Every operation must succeed: the faults are transient, and a helper
 that is restarted within helper_grace is waited for.  The model records
@@ -138,20 +140,32 @@ def small_writer(mount, prefix, model, stop, seed, wid):
             model.error(f"small {key}", e)
 
 
+# Another build of s3fd from the same sources (helper/Makefile, alt/s3fd):
+# every other restart uses it, as an upgrade of s3fd would.
+S3FD_ALT = os.path.join(wstress.TOP, "helper", "alt", "s3fd")
+
+
 def helper_faults(stop, seed, n):
-    """n times: SIGKILL and a restart a second later, or SIGSTOP for 2 s."""
+    """n times: SIGKILL and a restart a second later (every other one with
+    the other s3fd build), or SIGSTOP for 2 s."""
     rng = random.Random(seed)
     done = []
-    for _ in range(n):
+    kills = 0
+    for i in range(n):
         if stop.wait(rng.uniform(2, 8)):
             break
         pids = wstress.helper_pids()
         if not pids:
             continue
-        if rng.random() < 0.6:
+        # the first is always a kill: its restart is the other build
+        if not i or rng.random() < 0.6:
             wstress.kill_helper()
             time.sleep(1)
-            done.append(("kill", wstress.start_helper()))
+            kills += 1
+            if kills % 2:
+                done.append(("kill, restart with alt/s3fd", wstress.start_helper(S3FD_ALT)))
+            else:
+                done.append(("kill", wstress.start_helper()))
         else:
             for p in pids:
                 os.kill(p, signal.SIGSTOP)
@@ -195,6 +209,9 @@ def cmd_run(mount, prefix, seconds, seed):
     check("campaign: every thread ended", not any(t.is_alive() for t in threads + [hth]),
           "a workload thread is still blocked")
     check("campaign: every restarted helper registered", all(ok for _, ok in helper_done),
+          f"{helper_done}")
+    check("campaign: a restart was with another s3fd build of the same protocol",
+          nhelper < 1 or any(k.endswith("alt/s3fd") for k, _ in helper_done),
           f"{helper_done}")
     if not wstress.helper_pids():
         wstress.start_helper()

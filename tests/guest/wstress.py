@@ -553,9 +553,9 @@ def kill_helper():
     return pids
 
 
-def start_helper():
+def start_helper(binary=S3FD):
     log = open(HELPER_LOG, "ab")
-    c = subprocess.Popen([S3FD, "--foreground", "--staging", STAGING],
+    c = subprocess.Popen([binary, "--foreground", "--staging", STAGING],
                          stdin=subprocess.DEVNULL, stdout=log, stderr=log,
                          start_new_session=True)
     _children.append(c)
