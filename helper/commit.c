@@ -1034,12 +1034,20 @@ int commit_probe_conditions(struct s3_client *c, const char *probe_key,
 		err = 0;
 		goto out_free;
 	}
-	if (err)
-		goto out_free;
-	err = s3_put(c, key, &body, &cond, etag, &res);
-	if (err && err != -EEXIST)
-		goto out_delete;
-	out->put = err == -EEXIST;
+	if (err == -EEXIST) {
+		/*
+		 * Nobody else knows this random key: an attempt whose
+		 * answer was lost made it, and the retry was refused.
+		 */
+		out->put = true;
+	} else if (err) {
+		goto out_delete;	/* an attempt may have made it */
+	} else {
+		err = s3_put(c, key, &body, &cond, etag, &res);
+		if (err && err != -EEXIST)
+			goto out_delete;
+		out->put = err == -EEXIST;
+	}
 	err = 0;
 	if (!out->put)
 		goto out_delete;

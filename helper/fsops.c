@@ -333,6 +333,40 @@ int fsop_rmdir(struct s3_client *c, const char *key, struct s3_result *res)
 	return err;
 }
 
+/*
+ * Is the object at key the link an earlier attempt of this very request
+ * made (the kernel sends a request again when its helper died before
+ * answering)?  Its body is target and its x-amz-meta-mtime is the
+ * link's, to the nanosecond.  Then etag is its.
+ */
+static bool symlink_landed(struct s3_client *c, const char *key,
+			   const char *target, const struct fsop_meta *m,
+			   char etag[S3_ETAG_MAX])
+{
+	size_t tlen = strlen(target), got = 0;
+	char mtime[FSOP_META_LEN], *body;
+	struct s3_object obj = { 0 };
+	const char *had;
+	bool ours;
+
+	if (!m->has_mtime)
+		return false;
+	body = malloc(tlen + 1);
+	if (!body)
+		return false;
+	/* one GET: the body, and the metadata with it */
+	ours = !s3_get(c, key, 0, 0, body, tlen + 1, &got, &obj, NULL) &&
+	       got == tlen && obj.size == tlen && !memcmp(body, target, tlen);
+	fsop_format_time(m->mtime_ns, mtime, sizeof(mtime));
+	had = s3_object_meta(&obj, "mtime");
+	ours = ours && had && !strcmp(had, mtime);
+	if (ours)
+		memcpy(etag, obj.etag, S3_ETAG_MAX);
+	free(body);
+	s3_object_free(&obj);
+	return ours;
+}
+
 int fsop_symlink(struct s3_client *c, const char *key, const char *target,
 		 const struct fsop_meta *m, bool create_only,
 		 char etag[S3_ETAG_MAX], struct s3_result *res)
@@ -343,13 +377,19 @@ int fsop_symlink(struct s3_client *c, const char *key, const char *target,
 		.if_none_match = create_only,
 	};
 	struct fsop_meta_kv kv;
+	int err;
 
 	if (!key[0] || is_dir_key(key) || !target[0])
 		return -EINVAL;
 	fsop_meta_kv(m, &kv);
 	put.meta = kv.kv;
 	put.nmeta = kv.n;
-	return s3_put(c, key, &body, &put, etag, res);
+	err = s3_put(c, key, &body, &put, etag, res);
+	if (err == -EEXIST && symlink_landed(c, key, target, m, etag)) {
+		log_info("symlink %s: made already (the request came again)", key);
+		err = 0;
+	}
+	return err;
 }
 
 /* ---- rename ---- */
@@ -448,12 +488,41 @@ static int copy_object(struct s3_client *c, const char *src, const char *dst,
 	return err;
 }
 
+/*
+ * Is the object at new_key this very rename's copy, made by an earlier
+ * attempt?  The kernel sends a rename again when its helper died before
+ * answering, and that helper may have copied (and deleted) already.
+ * The copy carries the rename's ctime to the nanosecond
+ * (x-amz-meta-ctime) and, made by one CopyObject, the source's ETag (a
+ * multipart copy's ETag is its own: "...-N").  Then *etag is the copy's.
+ */
+static bool rename_landed(struct s3_client *c, const char *new_key,
+			  const struct fsop_rename_opts *o, char etag[S3_ETAG_MAX])
+{
+	char ctime[FSOP_META_LEN];
+	struct s3_object obj;
+	const char *had;
+	bool ours;
+
+	if (!o->ctime_ns || !o->etag || !o->etag[0] ||
+	    s3_head(c, new_key, &obj, NULL))
+		return false;
+	fsop_format_time(o->ctime_ns, ctime, sizeof(ctime));
+	had = s3_object_meta(&obj, "ctime");
+	ours = had && !strcmp(had, ctime) &&
+	       (!strcmp(obj.etag, o->etag) || strchr(obj.etag, '-'));
+	if (ours)
+		memcpy(etag, obj.etag, S3_ETAG_MAX);
+	s3_object_free(&obj);
+	return ours;
+}
+
 int fsop_rename_file(struct s3_client *c, const char *key, const char *new_key,
 		     const struct fsop_rename_opts *o, char etag[S3_ETAG_MAX],
 		     struct s3_result *res)
 {
 	struct s3_object obj;
-	bool taken;
+	bool taken, landed = false;
 	int err;
 
 	if (!key[0] || !new_key[0] || is_dir_key(key) || is_dir_key(new_key))
@@ -462,10 +531,18 @@ int fsop_rename_file(struct s3_client *c, const char *key, const char *new_key,
 		err = name_taken(c, new_key, &taken, res);
 		if (err)
 			return err;
-		if (taken)
+		/* unless by our own copy: an earlier attempt got that far */
+		if (taken && (!strcmp(key, new_key) ||
+			      !(landed = rename_landed(c, new_key, o, etag))))
 			return refuse(-EEXIST, res);
 	}
 	err = s3_head(c, key, &obj, res);
+	if (err == -ENOENT && strcmp(key, new_key) &&
+	    (landed || rename_landed(c, new_key, o, etag))) {
+		log_info("rename %s -> %s: done already (the request came again)",
+			 key, new_key);
+		return 0;
+	}
 	if (err)
 		return err;
 	if (o->etag && o->etag[0] && strcmp(obj.etag, o->etag)) {
@@ -478,8 +555,9 @@ int fsop_rename_file(struct s3_client *c, const char *key, const char *new_key,
 		memcpy(etag, obj.etag, S3_ETAG_MAX);
 		goto out_free;
 	}
-	err = copy_object(c, key, new_key, &obj,
-			  o->etag && o->etag[0] ? o->etag : NULL, o, etag, res);
+	if (!landed)
+		err = copy_object(c, key, new_key, &obj,
+				  o->etag && o->etag[0] ? o->etag : NULL, o, etag, res);
 	if (err)
 		goto out_free;
 	err = fsop_delete(c, key, res);

@@ -102,7 +102,10 @@ struct fsop_rename_opts {
  * multipart copy above the threshold, then DeleteObject key.
  * -EEXIST with NOREPLACE when new_key or keys under new_key/ exist;
  * -ESTALE when key is no longer version o->etag (nothing written);
- * -ENOENT when key does not exist.  etag: the copy's.
+ * -ENOENT when key does not exist.  etag: the copy's.  Done again with
+ * the same o->etag and o->ctime_ns (the kernel resends a request its
+ * helper died on), it succeeds whatever the first attempt got through:
+ * a copy at new_key with that ctime is this rename's.
  */
 int fsop_rename_file(struct s3_client *c, const char *key, const char *new_key,
 		     const struct fsop_rename_opts *o, char etag[S3_ETAG_MAX],
@@ -123,7 +126,8 @@ int fsop_rename_dir(struct s3_client *c, const char *key, const char *new_key,
 /*
  * Symbolic link key -> target, s3fs-fuse's way: the body is target, m
  * has S_IFLNK.  create_only: If-None-Match: * (the server honours it:
- * -EEXIST when key exists).
+ * -EEXIST when key exists, unless it is this very link, made by an
+ * earlier attempt: same target and mtime to the nanosecond).
  */
 int fsop_symlink(struct s3_client *c, const char *key, const char *target,
 		 const struct fsop_meta *m, bool create_only,

@@ -94,8 +94,10 @@ static void usage(FILE *f)
 		"                               metadata stays; no marker: PUT one (and an\n"
 		"                               old-style DIR object is deleted)\n"
 		"  rmdir DIR/                   delete the marker; ENOTEMPTY when keys are under it\n"
-		"  rename [--noreplace] [--etag E] [--multipart-threshold N] [--part-size N]\n"
-		"         SRC DST               copy (metadata too) and delete; prints the ETag\n"
+		"  rename [--noreplace] [--etag E] [--ctime-ns T] [--multipart-threshold N]\n"
+		"         [--part-size N] SRC DST   copy (metadata too) and delete; prints the\n"
+		"                               ETag; done again (same --etag and --ctime-ns)\n"
+		"                               it succeeds\n"
 		"  rename-dir [--noreplace] SRC/ DST/   every key under SRC/ to DST/;\n"
 		"                               prints the number of keys moved\n"
 		"  symlink [META] [--assume-no-conditions] KEY TARGET\n"
@@ -860,6 +862,7 @@ static void rename_opts(const struct cli *cli, struct fsop_rename_opts *o)
 		.multipart_threshold = cli->multipart_threshold,
 		.part_size = cli->part_size,
 		.jobs = cli->jobs,
+		.ctime_ns = cli->wmeta.has_ctime ? cli->wmeta.ctime_ns : 0,
 	};
 }
 

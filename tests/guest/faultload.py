@@ -104,6 +104,7 @@ def small_writer(mount, prefix, model, stop, seed, wid):
         key = rng.choice(names)
         path = os.path.join(mount, key)
         r = rng.random()
+        what = "write"
         try:
             if r < 0.4:
                 data = rng.randbytes(rng.randrange(0, 200000))
@@ -115,6 +116,7 @@ def small_writer(mount, prefix, model, stop, seed, wid):
                 if old is None:
                     continue
                 more = rng.randbytes(rng.randrange(1, 50000))
+                what = "append"
                 with open(path, "ab") as f:
                     f.write(more)
                 model.done(key, old + more)
@@ -124,6 +126,7 @@ def small_writer(mount, prefix, model, stop, seed, wid):
                     old = model.files.get(key)
                 if old is None or dst == key:
                     continue
+                what = f"rename to {dst}"
                 os.rename(path, os.path.join(mount, dst))
                 with model.lock:
                     model.files.pop(key, None)
@@ -134,10 +137,11 @@ def small_writer(mount, prefix, model, stop, seed, wid):
                     known = key in model.files
                 if not known:
                     continue
+                what = "unlink"
                 os.unlink(path)
                 model.done(key, None)
         except OSError as e:
-            model.error(f"small {key}", e)
+            model.error(f"small {key} {what} at {time.time():.3f}", e)
 
 
 # Another build of s3fd from the same sources (helper/Makefile, alt/s3fd):

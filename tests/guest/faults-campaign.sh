@@ -18,6 +18,10 @@
 #      (the next read is served at once)
 #   3. SIGTERM while requests stall: s3fd exits within seconds; the read
 #      it left waits for the next helper and succeeds
+#   4. requests s3fd carried out but died before answering (the answers
+#      held back by the proxy, s3fd killed): the kernel sends them to the
+#      next s3fd, and a rename (copied and deleted already), a rename
+#      with RENAME_NOREPLACE and a symlink (made already) succeed
 #
 #   S3F_CAMPAIGN_SECONDS (60)  how long the workload of 1 runs
 #   S3F_CAMPAIGN_SEED (1)      its random choices
@@ -132,5 +136,44 @@ start_helper || fail "a new s3fd starts" "it did not register"
 wait "$reader"
 check_eq "the read s3fd left unanswered waits for the next helper and succeeds" \
 	"$(cat "$work/cmp.rc") $(cat "$work/cmp.out")" "0 "
+
+# ---- 4. requests carried out, their answers lost with s3fd ---------------------
+# "$1" runs in the background while the answers to every $2 request are
+# held; s3fd is killed meanwhile and a new one started: prints the exit
+# status and errors of "$1"
+resent() {
+	proxy "hold-answers?method=$2&seconds=30" >/dev/null
+	( eval "$1" >"$work/resent.out" 2>&1; echo $? >"$work/resent.rc" ) &
+	local op=$!
+	sleep 3
+	pkill -KILL -x s3fd
+	sleep 0.5
+	proxy "hold-answers?seconds=0" >/dev/null
+	start_helper || fail "a new s3fd starts" "it did not register"
+	wait "$op"
+	echo "$(cat "$work/resent.rc") $(cat "$work/resent.out")"
+}
+head -c 30000 /dev/urandom >"$work/small"
+cat >"$work/noreplace.py" <<'EOF'
+import ctypes, os, sys
+libc = ctypes.CDLL(None, use_errno=True)
+if libc.renameat2(-100, sys.argv[1].encode(), -100, sys.argv[2].encode(), 1):
+    sys.exit(os.strerror(ctypes.get_errno()))
+EOF
+cp "$work/small" "$M/$P/r-src" && sync
+check_eq "rename: s3fd copied and deleted, died before answering; the next s3fd's answer is success" \
+	"$(resent "python3 -c 'import os, sys; os.rename(sys.argv[1], sys.argv[2])' '$M/$P/r-src' '$M/$P/r-dst'" DELETE)" "0 "
+check_eq "that rename: the new name holds the bytes, the old one is gone (mount and S3)" \
+	"$(cmp "$M/$P/r-dst" "$work/small" && echo same) $(ls "$M/$P" | grep -c '^r-src') $(s3 head "$P/r-src" >/dev/null 2>&1 || echo gone)" \
+	"same 0 gone"
+check_eq "rename with RENAME_NOREPLACE: copied, s3fd died; success, not EEXIST" \
+	"$(resent "python3 '$work/noreplace.py' '$M/$P/r-dst' '$M/$P/r-nr'" DELETE)" "0 "
+check_eq "that rename: the new name holds the bytes, the old one is gone" \
+	"$(cmp "$M/$P/r-nr" "$work/small" && echo same) $(s3 head "$P/r-dst" >/dev/null 2>&1 || echo gone)" "same gone"
+ln -s warm "$M/$P/r-warm"	# s3fd has probed the server's conditions: the PUT held is the link's
+check_eq "symlink: made, s3fd died before answering; the next s3fd's answer is success" \
+	"$(resent "ln -s 'some/target' '$M/$P/r-link'" PUT)" "0 "
+check_eq "that symlink reads back after a remount" \
+	"$(umount "$M" && mount -t s3f -o "$S3F_MOUNT_OPTIONS" "$S3F_BUCKET" "$M" && readlink "$M/$P/r-link")" "some/target"
 
 finish

@@ -445,6 +445,14 @@ out=$($FS3 --log-level info commit-stage --stage "$work/big1" --size $((40 * MiB
 stop_proxy
 lost_check "CompleteMultipartUpload answering 200 with an <Error>" "$p/error-200" "$out" "$rc"
 check_match "... which was sent again" "$out" "200 with InternalError: sending it again"
+# the probe's first PUT lands, its answer is lost, the retry is refused
+# (412): that refusal is the answer (honoured), not a failure, and the
+# probe object goes
+fault_proxy lost-response 'PUT .*/probe-lost'
+out=$($FS3 probe-conditions "$p/probe-lost" 2>&1); rc=$?
+stop_proxy
+check_match "commit probe, first answer lost: conditions on PUT honoured" "$rc $out" "^0 put: honoured"
+check_eq "commit probe, first answer lost: the probe object is deleted" "$(keys_under "$p/probe-lost")" ""
 
 # --- a key that needs encoding ---
 k="$p/dir/sp ace+ü ✓.txt"

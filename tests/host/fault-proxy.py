@@ -22,7 +22,9 @@ Control requests (never forwarded, from the guest): GET /__fault-proxy/off,
 /__fault-proxy/on, /__fault-proxy/stats (counts as JSON),
 /__fault-proxy/rate?value=R (the share of requests faulted), and
 /__fault-proxy/stall-gets?seconds=N (every GET of an object waits N
-seconds, then its connection closes; seconds=0 ends it).
+seconds, then its connection closes; seconds=0 ends it), and
+/__fault-proxy/hold-answers?method=M&seconds=N (every request of method M
+is carried out, and its answer waits N seconds; seconds=0 ends it).
 Prints "port N" when listening; writes every fault to --log.
 """
 import argparse
@@ -63,6 +65,8 @@ class State:
         self.on = True
         self.stall = stall
         self.stall_gets = 0.0
+        self.hold_method = None	# hold-answers: the server applied it, the answer waits
+        self.hold_seconds = 0.0
         self.log = log
         self.counts = {"requests": 0}
 
@@ -169,6 +173,9 @@ def control(st, path, query):
             st.on = True
         elif path.endswith("/stall-gets"):
             st.stall_gets = float(q.get("seconds", ["0"])[0])
+        elif path.endswith("/hold-answers"):
+            st.hold_method = q.get("method", [None])[0]
+            st.hold_seconds = float(q.get("seconds", ["0"])[0])
         elif path.endswith("/rate"):
             st.rate = float(q.get("value", [str(st.rate)])[0])
         body = json.dumps(dict(st.counts, on=st.on, rate=st.rate)).encode()
@@ -198,7 +205,9 @@ def serve(conn, st, target):
                     and "prefix" not in query:
                 time.sleep(stall_gets)
                 return
-            kind = st.choose(method, path, query, h)
+            with st.lock:
+                hold = st.hold_seconds if st.hold_method == method else 0
+            kind = None if hold else st.choose(method, path, query, h)
             if kind == "reset-before":
                 return
             if kind in CANNED:
@@ -225,6 +234,8 @@ def serve(conn, st, target):
                                                    or 100 <= status < 200))
             if kind == "lost-response":
                 return
+            if hold:	# applied; its answer comes late, or to nobody
+                time.sleep(hold)
             if kind == "stall":
                 time.sleep(st.stall)
             out = head_bytes(rfirst, rhdrs) + rbody

@@ -164,6 +164,33 @@ check_eq "fsops rename ESTALE: the source stays" "$(status_of "$p/taken")" 200
 out=$($S3 rename --etag "$etag" "$p/taken" "$p/moved" 2>&1); rc=$?
 check_eq "fsops rename: the matching --etag works" "$rc $out" "0 $etag"
 
+# the same rename again (the kernel resends a request when its helper died
+# before answering): the first attempt's copy, with this rename's ctime,
+# makes it a success, however far the first attempt got
+ct=1700000000123456789
+out=$($S3 rename --etag "$etag" --ctime-ns $ct "$p/moved" "$p/again" 2>&1); rc=$?
+check_eq "fsops rename resent: the first attempt" "$rc $out" "0 $etag"
+check_eq "fsops rename resent: the copy has the rename's ctime" \
+	"$(header_of "$p/again" x-amz-meta-ctime)" 1700000000.123456789
+out=$($S3 rename --etag "$etag" --ctime-ns $ct "$p/moved" "$p/again" 2>&1); rc=$?
+check_eq "fsops rename resent after the delete: success with the copy's ETag" "$rc $out" "0 $etag"
+out=$($S3 rename --noreplace --etag "$etag" --ctime-ns $ct "$p/moved" "$p/again" 2>&1); rc=$?
+check_eq "fsops rename resent, noreplace: success, not EEXIST" "$rc $out" "0 $etag"
+out=$($S3 rename --etag "$etag" --ctime-ns $((ct + 1)) "$p/moved" "$p/again" 2>&1); rc=$?
+check_match "fsops rename: another rename's copy there, the source gone: ENOENT" "$rc $out" "^1 .*No such file"
+out=$($S3 rename --etag "$etag" "$p/moved" "$p/again" 2>&1); rc=$?
+check_match "fsops rename: no ctime to match, the source gone: ENOENT" "$rc $out" "^1 .*No such file"
+# the first attempt copied but did not delete: noreplace finds its copy
+# and the source is deleted
+$S3 cp "$p/again" "$p/moved" >/dev/null
+out=$($S3 rename --noreplace --etag "$etag" --ctime-ns $ct "$p/moved" "$p/again" 2>&1); rc=$?
+check_eq "fsops rename resent before the delete, noreplace: success" "$rc $out" "0 $etag"
+check_eq "fsops rename resent before the delete: the source is deleted now" "$(status_of "$p/moved")" 404
+xput "$work/other" "$p/moved"
+out=$($S3 rename --noreplace --etag "$(md5 "$work/other")" --ctime-ns $((ct + 2)) "$p/moved" "$p/again" 2>&1); rc=$?
+check_match "fsops rename noreplace: a copy made by another rename is EEXIST" "$rc $out" "^1 .*File exists"
+$S3 rename "$p/again" "$p/moved" >/dev/null
+
 # a big object: UploadPartCopy (threshold lowered to test it)
 head -c $((12 * MiB + 345)) /dev/urandom >"$work/big"
 xput "$work/big" "$p/big" -H "x-amz-meta-mode: 33261" -H "content-type: text/plain"
@@ -213,6 +240,12 @@ check_eq "fsops symlink: mtime" "$(header_of "$p/link" x-amz-meta-mtime)" 170000
 out=$($S3 symlink --mode 0120777 "$p/link" "elsewhere" 2>&1); rc=$?
 check_match "fsops symlink: an existing name is EEXIST (If-None-Match)" "$rc $out" "^1 .*412.*File exists"
 check_eq "fsops symlink: EEXIST left the link alone" "$(xcurl -f "$(url "$p/link")")" "../some where/target"
+out=$($S3 symlink --mode 0120777 --uid 0 --gid 0 --mtime-ns 1700000000000000007 \
+	"$p/link" "../some where/target" 2>&1); rc=$?
+check_match "fsops symlink resent (same target, same mtime): success" "$rc $out" "^0 [0-9a-f]{32}$"
+out=$($S3 symlink --mode 0120777 --uid 0 --gid 0 --mtime-ns 1700000000000000008 \
+	"$p/link" "../some where/target" 2>&1); rc=$?
+check_match "fsops symlink: the same target with another mtime is EEXIST" "$rc $out" "^1 .*File exists"
 
 # --- delete ---
 out=$($S3 delete "$p/tx" 2>&1); rc=$?
