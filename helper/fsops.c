@@ -665,8 +665,8 @@ int fsop_rename_dir(struct s3_client *c, const char *key, const char *new_key,
 {
 	struct move_job m = { .c = c, .key = key, .new_key = new_key, .o = o };
 	int jobs = o->jobs ? o->jobs : FSOP_JOBS;
+	bool taken = false, checked = false;
 	size_t n = 0, i;
-	bool taken;
 	int err;
 
 	if (ncopied)
@@ -679,12 +679,29 @@ int fsop_rename_dir(struct s3_client *c, const char *key, const char *new_key,
 		err = has_keys_under(c, new_key, NULL, &taken, res);
 		if (err)
 			return err;
-		if (taken)
+		/* resent: maybe by the first attempt's copies (below) */
+		if (taken && !o->resent)
 			return refuse(-EEXIST, res);
+		checked = true;
 	}
 	err = list_all(c, key, &m.keys, &m.sizes, &n, res);
 	if (err)
 		return err;
+	if (!n && o->resent && !checked) {
+		err = has_keys_under(c, new_key, NULL, &taken, res);
+		if (err)
+			goto out_free;
+	}
+	if (!n && o->resent && taken) {
+		log_info("rename %s -> %s: done already (the request came again)",
+			 key, new_key);
+		goto out_free;
+	}
+	/* resent, half done: whose keys are under new_key cannot be told */
+	if (taken) {
+		err = refuse(-EEXIST, res);
+		goto out_free;
+	}
 	if (!n) {
 		err = refuse(-ENOENT, res);
 		goto out_free;

@@ -95,6 +95,12 @@ struct fsop_rename_opts {
 	uint64_t part_size;
 	int jobs;			/* parts copied at once; 0: 4 */
 	int64_t ctime_ns;		/* file: the copy's x-amz-meta-ctime; 0: kept */
+	/*
+	 * directory: the request came before, to a helper that died without
+	 * answering (SENDS): keys under new_key and none left under key
+	 * are that attempt's work, done.
+	 */
+	bool resent;
 };
 
 /*
@@ -117,7 +123,9 @@ int fsop_rename_file(struct s3_client *c, const char *key, const char *new_key,
  * remainder, then delete the sources.  A failed copy stops the rename
  * before any source is deleted (copies made so far stay).  Not atomic.
  * -EEXIST with NOREPLACE when any key lies under new_key.  *ncopied
- * (may be NULL): the keys moved.
+ * (may be NULL): the keys moved.  o->resent: no key left under key and
+ * some under new_key is success (the first attempt moved them all); a
+ * NOREPLACE rename half done by the first attempt stays EEXIST.
  */
 int fsop_rename_dir(struct s3_client *c, const char *key, const char *new_key,
 		    const struct fsop_rename_opts *o, size_t *ncopied,

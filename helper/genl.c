@@ -56,6 +56,9 @@ static struct nla_policy s3f_nl_policy[S3F_ATTR_MAX + 1] = {
 	[S3F_ATTR_STAGE]		= { .type = NLA_STRING },
 	[S3F_ATTR_BASE_SIZE]		= { .type = NLA_U64 },
 	[S3F_ATTR_CLEAN_SIZE]		= { .type = NLA_U64 },
+	[S3F_ATTR_SENDS]		= { .type = NLA_U32 },
+	[S3F_ATTR_PROTO_MIN]		= { .type = NLA_U32 },
+	[S3F_ATTR_HELPER_PROTO]		= { .type = NLA_U32 },
 	[S3F_ATTR_EXTENTS]		= { .type = NLA_UNSPEC },
 	[S3F_ATTR_DATA]			= { .type = NLA_UNSPEC },
 	[S3F_ATTR_ATIME_NS]		= { .type = NLA_U64 },	/* s64 */
@@ -443,6 +446,13 @@ static int status_reply(struct nlattr **attrs, void *arg)
 		st->helper_pid = nla_get_u32(attrs[S3F_ATTR_HELPER_PID]);
 	if (attrs[S3F_ATTR_PROTO_VERSION])
 		st->proto_version = nla_get_u32(attrs[S3F_ATTR_PROTO_VERSION]);
+	/* a protocol 8 module: it speaks its own version only */
+	st->proto_min = attrs[S3F_ATTR_PROTO_MIN] ?
+			nla_get_u32(attrs[S3F_ATTR_PROTO_MIN]) : st->proto_version;
+	if (attrs[S3F_ATTR_HELPER_PROTO])
+		st->helper_proto = nla_get_u32(attrs[S3F_ATTR_HELPER_PROTO]);
+	else if (attrs[S3F_ATTR_HELPER_PID] && nla_get_u32(attrs[S3F_ATTR_HELPER_PID]))
+		st->helper_proto = st->proto_version;
 	if (attrs[S3F_ATTR_PENDING])
 		st->pending = nla_get_u32(attrs[S3F_ATTR_PENDING]);
 	if (attrs[S3F_ATTR_WAITING])
@@ -471,18 +481,57 @@ int s3f_nl_status(struct s3f_nl *nl, bool ping, struct s3f_status *st)
 	return s3f_nl_request(nl, msg, status_reply, st);
 }
 
-int s3f_nl_hello(struct s3f_nl *nl)
+static int hello_reply(struct nlattr **attrs, void *arg)
+{
+	uint32_t *proto = arg;
+
+	if (attrs[S3F_ATTR_PROTO_VERSION])
+		*proto = nla_get_u32(attrs[S3F_ATTR_PROTO_VERSION]);
+	return 0;
+}
+
+static int hello(struct s3f_nl *nl, uint32_t version, uint32_t *proto)
 {
 	struct nl_msg *msg;
 
 	msg = s3f_nl_msg(nl, S3F_CMD_HELLO);
 	if (!msg)
 		return -ENOMEM;
-	if (nla_put_u32(msg, S3F_ATTR_PROTO_VERSION, S3F_PROTOCOL_VERSION)) {
+	if (nla_put_u32(msg, S3F_ATTR_PROTO_VERSION, version)) {
 		nlmsg_free(msg);
 		return -EMSGSIZE;
 	}
-	return s3f_nl_request(nl, msg, NULL, NULL);
+	*proto = version;	/* a protocol 8 module answers with its own */
+	return s3f_nl_request(nl, msg, hello_reply, proto);
+}
+
+/*
+ * The newest version first; the module answers with the one both speak.
+ * A module of protocol 8 or before wants its own version exactly and
+ * says EPROTO to any other: then each older version we speak.
+ */
+int s3f_nl_hello(struct s3f_nl *nl)
+{
+	uint32_t version = S3F_PROTOCOL_VERSION, proto = 0;
+	int err;
+
+	for (;;) {
+		err = hello(nl, version, &proto);
+		if (err != -EPROTO || version == S3F_PROTOCOL_MIN)
+			break;
+		version--;
+	}
+	if (err)
+		return err;
+	if (proto < S3F_PROTOCOL_MIN || proto > S3F_PROTOCOL_VERSION) {
+		s3f_nl_goodbye(nl);
+		snprintf(nl->errmsg, sizeof(nl->errmsg),
+			 "the module chose protocol %" PRIu32 ", s3fd speaks %d to %d",
+			 proto, S3F_PROTOCOL_MIN, S3F_PROTOCOL_VERSION);
+		return -EPROTO;
+	}
+	nl->proto = proto;
+	return 0;
 }
 
 int s3f_nl_goodbye(struct s3f_nl *nl)

@@ -34,6 +34,7 @@ struct s3f_nl {
 	/* the upcall being dispatched, during the upcall callback only */
 	struct nlmsghdr *upcall;
 	/* outcome of the last s3f_nl_request(), read by its caller */
+	uint32_t proto;			/* spoken with the module (s3f_nl_hello) */
 	int err;			/* 0 or -errno from the kernel */
 	char errmsg[256];		/* kernel's extended ack message, or "" */
 };
@@ -88,7 +89,9 @@ int s3f_nl_reply(struct s3f_nl *nl, uint64_t req_id, int error,
 
 struct s3f_status {
 	uint32_t helper_pid;
-	uint32_t proto_version;
+	uint32_t proto_version;	/* the module's newest protocol */
+	uint32_t proto_min;	/* ... and oldest */
+	uint32_t helper_proto;	/* spoken with the helper (0: none) */
 	uint32_t pending;
 	uint32_t waiting;	/* upcalls waiting for a helper to come back */
 	uint32_t mounts;
@@ -98,7 +101,10 @@ struct s3f_status {
 
 /* STATUS (optionally with a ping round trip through the helper). */
 int s3f_nl_status(struct s3f_nl *nl, bool ping, struct s3f_status *st);
-/* HELLO: register this socket as the helper. */
+/*
+ * HELLO: register this socket as the helper, in the newest protocol
+ * both sides speak (nl->proto).  -EPROTO: none in common.
+ */
 int s3f_nl_hello(struct s3f_nl *nl);
 int s3f_nl_goodbye(struct s3f_nl *nl);
 

@@ -55,6 +55,7 @@ struct cli {
 	/* write-path options (mkdir, symlink, rename, commit-stage) */
 	struct fsop_meta wmeta;
 	bool noreplace;
+	bool resent;
 	const char *etag;
 	uint64_t multipart_threshold;
 	const char *stage;
@@ -98,7 +99,9 @@ static void usage(FILE *f)
 		"         [--part-size N] SRC DST   copy (metadata too) and delete; prints the\n"
 		"                               ETag; done again (same --etag and --ctime-ns)\n"
 		"                               it succeeds\n"
-		"  rename-dir [--noreplace] SRC/ DST/   every key under SRC/ to DST/;\n"
+		"  rename-dir [--noreplace] [--resent] SRC/ DST/   every key under SRC/\n"
+		"                               to DST/ (--resent: as the kernel sends it\n"
+		"                               again after a helper died);\n"
 		"                               prints the number of keys moved\n"
 		"  symlink [META] [--assume-no-conditions] KEY TARGET\n"
 		"                               s3fs-style link (body TARGET), create-only\n"
@@ -161,7 +164,7 @@ enum {
 	OPT_COMMIT_ID,
 	OPT_NO_CONDITIONS, OPT_COMPLETE_CONDITIONS, OPT_SPARSE, OPT_STATS,
 	OPT_EXEC_BEFORE_PUBLISH, OPT_MODE, OPT_UID, OPT_GID, OPT_MTIME_NS,
-	OPT_ATIME_NS, OPT_CTIME_NS, OPT_NOREPLACE, OPT_ETAG,
+	OPT_ATIME_NS, OPT_CTIME_NS, OPT_NOREPLACE, OPT_RESENT, OPT_ETAG,
 	OPT_MULTIPART_THRESHOLD, OPT_STAGE, OPT_SIZE,
 };
 
@@ -261,6 +264,7 @@ static int parse_opts(struct cli *cli, int argc, char **argv)
 		{ "atime-ns", required_argument, NULL, OPT_ATIME_NS },
 		{ "ctime-ns", required_argument, NULL, OPT_CTIME_NS },
 		{ "noreplace", no_argument, NULL, OPT_NOREPLACE },
+		{ "resent", no_argument, NULL, OPT_RESENT },
 		{ "etag", required_argument, NULL, OPT_ETAG },
 		{ "multipart-threshold", required_argument, NULL, OPT_MULTIPART_THRESHOLD },
 		{ "stage", required_argument, NULL, OPT_STAGE },
@@ -382,6 +386,7 @@ static int parse_opts(struct cli *cli, int argc, char **argv)
 			cli->wmeta.has_ctime = true;
 			break;
 		case OPT_NOREPLACE: cli->noreplace = true; break;
+		case OPT_RESENT: cli->resent = true; break;
 		case OPT_ETAG: cli->etag = optarg; break;
 		case OPT_MULTIPART_THRESHOLD:
 			if (parse_size(optarg, &cli->multipart_threshold))
@@ -863,6 +868,7 @@ static void rename_opts(const struct cli *cli, struct fsop_rename_opts *o)
 		.part_size = cli->part_size,
 		.jobs = cli->jobs,
 		.ctime_ns = cli->wmeta.has_ctime ? cli->wmeta.ctime_ns : 0,
+		.resent = cli->resent,
 	};
 }
 

@@ -12,7 +12,8 @@
  *
  * Exit status of `status`: 0 helper registered (and answered the ping),
  * 1 no helper (or it did not answer), 3 s3f.ko not loaded, 2 usage.
- * `commit` and `wait`: 0 when every PATH succeeded, 1 otherwise.
+ * `commit` and `wait`: 0 when every PATH succeeded, 1 otherwise (a PATH
+ * not on an s3f mount is a failure: nothing would reach S3).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -20,6 +21,7 @@
 #include <mntent.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/vfs.h>
 #include <unistd.h>
 
 #include "genl.h"
@@ -31,6 +33,7 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"usage: s3fctl status [--ping]\n"
+		"       s3fctl --version\n"
 		"       s3fctl commit PATH...\n"
 		"       s3fctl wait [PATH...]\n"
 		"       s3fctl recover list|commit|discard ...  (s3fctl recover --help)\n"
@@ -72,9 +75,11 @@ static int cmd_status(int argc, char **argv)
 			nl.errmsg[0] ? ": " : "", nl.errmsg);
 		return 1;
 	}
-	printf("module: loaded, protocol %" PRIu32 "\n", st.proto_version);
+	printf("module: loaded, protocol %" PRIu32 " to %" PRIu32 "\n",
+	       st.proto_min, st.proto_version);
 	if (st.helper_pid)
-		printf("helper: pid %" PRIu32 "\n", st.helper_pid);
+		printf("helper: pid %" PRIu32 ", protocol %" PRIu32 "\n",
+		       st.helper_pid, st.helper_proto);
 	else
 		printf("helper: none\n");
 	printf("pending: %" PRIu32 "\nmounts: %" PRIu32 "\n", st.pending, st.mounts);
@@ -85,14 +90,28 @@ static int cmd_status(int argc, char **argv)
 	return st.helper_pid ? 0 : 1;
 }
 
-/* fsync (on s3f: commit to S3) or syncfs path; prints what failed. */
+/*
+ * fsync (on s3f: commit to S3) or syncfs path; prints what failed.  A
+ * path on another file system is refused: its data would never reach S3.
+ */
 static int sync_path(const char *what, const char *path, bool whole_fs)
 {
+	struct statfs sfs;
 	int fd, err = 0;
 
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
 		fprintf(stderr, "s3fctl: %s %s: %s\n", what, path, strerror(errno));
+		return -1;
+	}
+	if (fstatfs(fd, &sfs)) {
+		fprintf(stderr, "s3fctl: %s %s: %s\n", what, path, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	if (sfs.f_type != S3F_MAGIC) {
+		fprintf(stderr, "s3fctl: %s %s: not on an s3f mount\n", what, path);
+		close(fd);
 		return -1;
 	}
 	if (whole_fs ? syncfs(fd) : fsync(fd)) {
@@ -150,6 +169,44 @@ static int cmd_wait(int argc, char **argv)
 	return status;
 }
 
+/*
+ * Its own release and protocols, and the loaded module's (its version
+ * from sysfs, its protocols and the helper's from STATUS).
+ */
+static int cmd_version(void)
+{
+	char version[64] = "?", errbuf[256];
+	struct s3f_status st;
+	struct s3f_nl nl;
+	FILE *f;
+
+	printf("s3fctl %s, protocol %d to %d\n", S3F_RELEASE, S3F_PROTOCOL_MIN,
+	       S3F_PROTOCOL_VERSION);
+	log_init("s3fctl", false, LOG_LVL_ERR);
+	if (s3f_nl_open(&nl, errbuf, sizeof(errbuf))) {
+		printf("s3f.ko: not loaded\n");
+		return 0;
+	}
+	f = fopen("/sys/module/s3f/version", "re");
+	if (f) {
+		if (!fgets(version, sizeof(version), f))
+			strcpy(version, "?");
+		version[strcspn(version, "\n")] = '\0';
+		fclose(f);
+	}
+	if (s3f_nl_status(&nl, false, &st)) {
+		printf("s3f.ko %s\n", version);
+	} else {
+		printf("s3f.ko %s, protocol %" PRIu32 " to %" PRIu32 "\n", version,
+		       st.proto_min, st.proto_version);
+		if (st.helper_pid)
+			printf("s3fd: pid %" PRIu32 ", protocol %" PRIu32 "\n",
+			       st.helper_pid, st.helper_proto);
+	}
+	s3f_nl_close(&nl);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc < 2) {
@@ -166,6 +223,8 @@ int main(int argc, char **argv)
 		return s3cli_main(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "recover"))
 		return recover_cli_main(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "-V") || !strcmp(argv[1], "--version"))
+		return cmd_version();
 	if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
 		usage(stdout);
 		return 0;

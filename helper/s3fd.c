@@ -80,6 +80,7 @@ static void usage(FILE *f)
 		"      --test-bad-replies  answer s3f-fault-* keys with replies that\n"
 		"                       break the protocol (tests of the kernel's checks)\n"
 		"      --test-commit-delay-ms N  wait N ms before each commit\n"
+		"  -V, --version        the release and the protocols s3fd speaks\n"
 		"  -h, --help           this text\n",
 		BUFBUDGET_DEFAULT >> 20);
 }
@@ -99,6 +100,7 @@ static int parse_args(int argc, char **argv, struct s3fd_opts *o)
 		{ "test-ignore-upcalls", no_argument, NULL, 'I' },
 		{ "test-bad-replies", no_argument, NULL, 'B' },
 		{ "test-commit-delay-ms", required_argument, NULL, 'D' },
+		{ "version", no_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -112,7 +114,7 @@ static int parse_args(int argc, char **argv, struct s3fd_opts *o)
 	env = getenv("S3FD_ALLOW_HTTP");
 	if (env && !strcmp(env, "1"))
 		mounts_allow_http(true);
-	while ((ch = getopt_long(argc, argv, "fl:w:s:b:h", longopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "fl:w:s:b:hV", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'f':
 			o->foreground = true;
@@ -188,6 +190,10 @@ static int parse_args(int argc, char **argv, struct s3fd_opts *o)
 			break;
 		case 'h':
 			usage(stdout);
+			exit(0);
+		case 'V':
+			printf("s3fd %s, protocol %d to %d\n", S3F_RELEASE,
+			       S3F_PROTOCOL_MIN, S3F_PROTOCOL_VERSION);
 			exit(0);
 		default:
 			usage(stderr);
@@ -473,8 +479,8 @@ int main(int argc, char **argv)
 		status = 1;
 		goto out_close_nl;
 	}
-	log_info("registered with s3f.ko (protocol %d), pid %d",
-		 S3F_PROTOCOL_VERSION, (int)getpid());
+	log_info("s3fd %s registered with s3f.ko (protocol %" PRIu32 "), pid %d",
+		 S3F_RELEASE, nl.proto, (int)getpid());
 
 	nworkers = workers_start(&nl, tids, o.workers);
 	if (!nworkers) {

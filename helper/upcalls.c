@@ -51,6 +51,8 @@ struct job *job_parse(struct s3f_nl *nl, uint8_t cmd, struct nlattr **attrs)
 	job->cmd = cmd;
 	job->id = nla_get_u64(attrs[S3F_ATTR_REQ_ID]);
 	/* the kernel stops waiting then: so do we (retry.h) */
+	if (attrs[S3F_ATTR_SENDS])
+		job->sends = nla_get_u32(attrs[S3F_ATTR_SENDS]);
 	if (attrs[S3F_ATTR_TIMEOUT_MS] && nla_get_u32(attrs[S3F_ATTR_TIMEOUT_MS]))
 		job->deadline_ns = retry_now_ns() +
 				   nla_get_u32(attrs[S3F_ATTR_TIMEOUT_MS]) * 1000000ULL;

@@ -24,6 +24,11 @@ struct job {
 	uint64_t deadline_ns;		/* CLOCK_MONOTONIC; 0: until CANCEL */
 	uint8_t cmd;
 	uint64_t id;
+	/*
+	 * SENDS (protocol 9): helpers that had the upcall before and died
+	 * without answering; it may have been carried out already.
+	 */
+	uint32_t sends;
 	struct mount_params mp;
 	char *key;
 	char *token;

@@ -611,6 +611,7 @@ static void op_rename(struct s3f_nl *nl, struct job *job, struct s3_client *c)
 		.flags = job->flags & S3F_RENAME_NOREPLACE ? FSOP_RENAME_NOREPLACE : 0,
 		.etag = job->etag,
 		.ctime_ns = job->meta.has_ctime ? job->meta.ctime_ns : 0,
+		.resent = job->sends > 0,
 	};
 	char etag[S3_ETAG_MAX] = "", what[64];
 	struct s3_result res = { 0 };

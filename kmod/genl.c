@@ -82,11 +82,14 @@ static int s3f_genl_hello(struct sk_buff *skb, struct genl_info *info)
 		return -EPERM;
 	if (GENL_REQ_ATTR_CHECK(info, S3F_ATTR_PROTO_VERSION))
 		return -EINVAL;
-	version = nla_get_u32(info->attrs[S3F_ATTR_PROTO_VERSION]);
-	if (version != S3F_PROTOCOL_VERSION) {
-		NL_SET_ERR_MSG_MOD(info->extack, "protocol version mismatch");
-		pr_warn("helper pid %d speaks protocol %u, module speaks %u\n",
-			current->tgid, version, S3F_PROTOCOL_VERSION);
+	/* the newest both speak (uapi/s3f.h) */
+	version = min_t(u32, nla_get_u32(info->attrs[S3F_ATTR_PROTO_VERSION]),
+			S3F_PROTOCOL_VERSION);
+	if (version < S3F_PROTOCOL_MIN) {
+		NL_SET_ERR_MSG_MOD(info->extack, "no protocol version in common");
+		pr_warn("helper pid %d speaks protocol %u, module speaks %u to %u\n",
+			current->tgid, version, S3F_PROTOCOL_MIN,
+			S3F_PROTOCOL_VERSION);
 		return -EPROTO;
 	}
 
@@ -95,7 +98,7 @@ static int s3f_genl_hello(struct sk_buff *skb, struct genl_info *info)
 		return -ENOMEM;
 	hdr = genlmsg_put_reply(reply, info, &s3f_genl_family, 0, S3F_CMD_HELLO);
 	if (!hdr ||
-	    nla_put_u32(reply, S3F_ATTR_PROTO_VERSION, S3F_PROTOCOL_VERSION) ||
+	    nla_put_u32(reply, S3F_ATTR_PROTO_VERSION, version) ||
 	    nla_put_u32(reply, S3F_ATTR_HELPER_PID, current->tgid)) {
 		err = -EMSGSIZE;
 		goto out_free;
@@ -103,7 +106,7 @@ static int s3f_genl_hello(struct sk_buff *skb, struct genl_info *info)
 	genlmsg_end(reply, hdr);
 
 	err = s3f_helper_register(genl_info_net(info), info->snd_portid,
-				  current->tgid);
+				  current->tgid, version);
 	if (err) {
 		NL_SET_ERR_MSG_MOD(info->extack, "another helper is registered");
 		goto out_free;
@@ -126,6 +129,7 @@ static int s3f_genl_goodbye(struct sk_buff *skb, struct genl_info *info)
 
 static int s3f_genl_status(struct sk_buff *skb, struct genl_info *info)
 {
+	u32 helper_proto = s3f_helper_proto();
 	struct sk_buff *reply;
 	u64 rtt_ns = 0;
 	void *hdr;
@@ -145,6 +149,8 @@ static int s3f_genl_status(struct sk_buff *skb, struct genl_info *info)
 	hdr = genlmsg_put_reply(reply, info, &s3f_genl_family, 0, S3F_CMD_STATUS);
 	if (!hdr ||
 	    nla_put_u32(reply, S3F_ATTR_PROTO_VERSION, S3F_PROTOCOL_VERSION) ||
+	    nla_put_u32(reply, S3F_ATTR_PROTO_MIN, S3F_PROTOCOL_MIN) ||
+	    (helper_proto && nla_put_u32(reply, S3F_ATTR_HELPER_PROTO, helper_proto)) ||
 	    nla_put_u32(reply, S3F_ATTR_HELPER_PID, s3f_helper_pid()) ||
 	    nla_put_u32(reply, S3F_ATTR_PENDING, s3f_upcall_pending()) ||
 	    nla_put_u32(reply, S3F_ATTR_WAITING, s3f_upcall_waiting()) ||
@@ -229,6 +235,13 @@ struct sk_buff *s3f_genl_new_request(struct s3f_req *req, size_t size, void **hd
 	}
 	req->timeout_attr = (struct nlattr *)(skb_tail_pointer(msg) -
 					      nla_total_size(sizeof(u32)));
+	/* protocol 8 helpers ignore it (an attribute they do not know) */
+	if (nla_put_u32(msg, S3F_ATTR_SENDS, 0)) {
+		nlmsg_free(msg);
+		return NULL;
+	}
+	req->sends_attr = (struct nlattr *)(skb_tail_pointer(msg) -
+					    nla_total_size(sizeof(u32)));
 	return msg;
 }
 

@@ -38,7 +38,6 @@
 #include "../uapi/s3f.h"
 #include "compat.h"
 
-#define S3F_MAGIC		0x53334653	/* "S3FS" */
 #define S3F_ETAG_MAX		130
 
 /*
@@ -332,6 +331,8 @@ struct s3f_req {
 	unsigned long grace_until;
 	struct sk_buff *msg;		/* kept to resend to a new helper */
 	struct nlattr *timeout_attr;	/* in @msg: set to the time left at each send */
+	struct nlattr *sends_attr;	/* in @msg: set to @sends at each send */
+	u32 sends;			/* delivered to a helper so far (its sender only) */
 	struct completion done;
 	s3f_reply_fn on_reply;
 	/* asynchronous requests: called once, when DONE, in any context that may sleep */
@@ -342,10 +343,11 @@ struct s3f_req {
 /* upcall.c */
 int s3f_upcall_init(void);
 void s3f_upcall_exit(void);
-int s3f_helper_register(struct net *net, u32 portid, pid_t tgid);
+int s3f_helper_register(struct net *net, u32 portid, pid_t tgid, u32 proto);
 int s3f_helper_unregister(struct net *net, u32 portid);
 bool s3f_helper_is(struct net *net, u32 portid);
 pid_t s3f_helper_pid(void);
+u32 s3f_helper_proto(void);
 unsigned int s3f_upcall_pending(void);
 unsigned int s3f_upcall_waiting(void);
 struct s3f_req *s3f_req_alloc(u8 cmd, s3f_reply_fn on_reply, void *priv);

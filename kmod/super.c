@@ -550,7 +550,8 @@ static int __init s3f_init(void)
 	if (err)
 		goto out_genl_exit;
 	s3f_fault_init();
-	pr_info("loaded, protocol %u\n", S3F_PROTOCOL_VERSION);
+	pr_info("version %s loaded, protocol %u to %u\n", S3F_RELEASE,
+		S3F_PROTOCOL_MIN, S3F_PROTOCOL_VERSION);
 	return 0;
 
 out_genl_exit:
@@ -584,4 +585,7 @@ module_exit(s3f_exit);
 MODULE_DESCRIPTION("s3f: S3 buckets behind the kernel page cache");
 MODULE_AUTHOR("s3f developers");
 MODULE_LICENSE("GPL");
-MODULE_VERSION("0.1");
+MODULE_VERSION(S3F_RELEASE);
+MODULE_INFO(protocol, __stringify(S3F_PROTOCOL_MIN) "-" __stringify(S3F_PROTOCOL_VERSION));
+/* the helper's lookup of the family loads the module (request_module) */
+MODULE_ALIAS_GENL_FAMILY(S3F_GENL_NAME);

@@ -58,6 +58,7 @@ static struct s3f_conn {
 	bool connected;
 	u32 portid;
 	pid_t tgid;
+	u32 proto;			/* the protocol spoken with it (HELLO) */
 	unsigned long gone_at;		/* jiffies: the last helper left (0: none yet) */
 	struct list_head pending;
 	unsigned int npending;
@@ -143,12 +144,14 @@ static void s3f_req_fail(struct s3f_req *req, int error)
 }
 
 /*
- * The time the kernel still waits for @req, in its message: the helper
- * gives up on the request then.  0 for a request whose waiter sends
- * CANCEL instead (s3f_upcall_keep).  Written before each send; an
- * earlier clone may share the bytes, but its helper is gone.
+ * Stamp @req's message for this send: TIMEOUT_MS, the time the kernel
+ * still waits (the helper gives up on the request then; 0 for a request
+ * whose waiter sends CANCEL instead, s3f_upcall_keep), and SENDS, how
+ * many helpers had it before (they died without answering: the request
+ * may have been carried out).  Written before each send; an earlier
+ * clone may share the bytes, but its helper is gone.
  */
-static void s3f_req_put_timeout(struct s3f_req *req)
+static void s3f_req_stamp(struct s3f_req *req)
 {
 	long left = req->deadline - jiffies;
 	u32 ms = 0;
@@ -158,6 +161,7 @@ static void s3f_req_put_timeout(struct s3f_req *req)
 	if (!req->keep)
 		ms = left > 0 ? jiffies_to_msecs(left) : 1;
 	memcpy(nla_data(req->timeout_attr), &ms, sizeof(ms));
+	memcpy(nla_data(req->sends_attr), &req->sends, sizeof(req->sends));
 }
 
 /*
@@ -170,12 +174,14 @@ static void s3f_req_send(struct s3f_req *req, u32 portid)
 	struct sk_buff *skb;
 	int err = -ENOMEM;
 
-	s3f_req_put_timeout(req);
+	s3f_req_stamp(req);
 	skb = skb_clone(req->msg, GFP_KERNEL);
 	if (skb)
 		err = s3f_genl_send(&init_net, portid, skb);
-	if (!err)
+	if (!err) {
+		req->sends++;	/* one sender at a time: the one that set SENT */
 		return;
+	}
 
 	pr_debug("upcall %u id %llu: send failed (%d), queued\n",
 		 req->cmd, req->id, err);
@@ -457,7 +463,7 @@ static void s3f_scan(struct work_struct *work)
 		s3f_scan_schedule();
 }
 
-int s3f_helper_register(struct net *net, u32 portid, pid_t tgid)
+int s3f_helper_register(struct net *net, u32 portid, pid_t tgid, u32 proto)
 {
 	int err = 0;
 
@@ -471,6 +477,7 @@ int s3f_helper_register(struct net *net, u32 portid, pid_t tgid)
 		s3f_conn.connected = true;
 		s3f_conn.portid = portid;
 		s3f_conn.tgid = tgid;
+		s3f_conn.proto = proto;
 	}
 	spin_unlock(&s3f_conn.lock);
 
@@ -479,7 +486,7 @@ int s3f_helper_register(struct net *net, u32 portid, pid_t tgid)
 			tgid, s3f_helper_pid());
 		return err;
 	}
-	pr_info("helper pid %d registered\n", tgid);
+	pr_info("helper pid %d registered, protocol %u\n", tgid, proto);
 	/* what the previous helper left unanswered goes to this one */
 	mod_delayed_work(system_wq, &s3f_scan_work, 0);
 	return 0;
@@ -546,6 +553,17 @@ bool s3f_helper_is(struct net *net, u32 portid)
 	      s3f_conn.portid == portid;
 	spin_unlock(&s3f_conn.lock);
 	return ret;
+}
+
+/* The protocol spoken with the helper; 0 without one. */
+u32 s3f_helper_proto(void)
+{
+	u32 proto;
+
+	spin_lock(&s3f_conn.lock);
+	proto = s3f_conn.connected ? s3f_conn.proto : 0;
+	spin_unlock(&s3f_conn.lock);
+	return proto;
 }
 
 pid_t s3f_helper_pid(void)

@@ -24,12 +24,35 @@
 #define S3F_GENL_NAME		"s3f"
 #define S3F_GENL_VERSION	1
 
+/* statfs(2) f_type of an s3f mount ("S3FS") */
+#define S3F_MAGIC		0x53334653
+
+/* The release both sides are built from (dkms.conf's PACKAGE_VERSION). */
+#define S3F_RELEASE		"0.2.0"
+
 /*
- * Protocol version, exchanged in HELLO.  The kernel refuses a helper
- * whose version differs: both sides are built from one tree and shipped
- * together (dkms + package), so there is no negotiation.
+ * Protocol versions: each side speaks every version from
+ * S3F_PROTOCOL_MIN to S3F_PROTOCOL_VERSION, so a module and a helper of
+ * adjacent releases work together (upgrade either first).  HELLO
+ * carries the newest version the helper speaks; the module answers with
+ * the version both speak from then on: the older of the two newest
+ * versions, refused with EPROTO when that is older than the module's
+ * S3F_PROTOCOL_MIN (the helper says GOODBYE when it is older than its
+ * own).  Modules of
+ * protocol 8 and before want their own version exactly: told EPROTO,
+ * the helper says HELLO again with each older version it speaks.
+ *
+ * Rules for new versions: a receiver ignores attributes it does not
+ * know in upcalls (libnl's parse does), but the module validates
+ * what the helper sends strictly: a helper sends an attribute or a
+ * command only when the negotiated version has it.
+ *
+ *   8  STAGE_OPEN's journal fields, STAGE_NOTE, CLEAN_SIZE
+ *   9  HELLO negotiates; every upcall carries SENDS; STATUS carries
+ *      PROTO_MIN and HELPER_PROTO
  */
-#define S3F_PROTOCOL_VERSION	8
+#define S3F_PROTOCOL_VERSION	9
+#define S3F_PROTOCOL_MIN	8
 
 /*
  * S3F_ATTR_XATTRS: an object's extended attributes (s3fs-fuse's
@@ -63,16 +86,20 @@ enum s3f_cmd {
 	S3F_CMD_UNSPEC,
 	/*
 	 * helper -> kernel.  Register the sending socket as the helper.
-	 * Attrs: PROTO_VERSION (required).  The reply (same command) carries
-	 * PROTO_VERSION and HELPER_PID.  A second helper is refused with
-	 * EBUSY while the first one's socket is open.
+	 * Attrs: PROTO_VERSION (required: the newest the helper speaks).
+	 * The reply (same command) carries PROTO_VERSION (the one chosen,
+	 * see above) and HELPER_PID.  EPROTO: no version in common.  A
+	 * second helper is refused with EBUSY while the first one's socket
+	 * is open.
 	 */
 	S3F_CMD_HELLO,
 	/* helper -> kernel.  Orderly unregister; pending requests fail. */
 	S3F_CMD_GOODBYE,
 	/*
 	 * anyone with CAP_NET_ADMIN -> kernel.  Reply (same command):
-	 * HELPER_PID (0 when none), PROTO_VERSION, PENDING, MOUNTS; with
+	 * HELPER_PID (0 when none), PROTO_VERSION and PROTO_MIN (the
+	 * module's newest and oldest), HELPER_PROTO (the one spoken with the
+	 * helper; absent without one), PENDING, MOUNTS; with
 	 * the PING flag the kernel first pings the helper and adds PING_NS
 	 * (or fails with the upcall's error).
 	 */
@@ -298,6 +325,10 @@ enum s3f_attr {
 	S3F_ATTR_WAITING,		/* u32, STATUS: upcalls waiting for a helper to come back */
 	S3F_ATTR_TIMEOUT_MS,		/* u32, every upcall: ms the kernel still waits for it; 0: until CANCEL */
 	S3F_ATTR_CLEAN_SIZE,		/* u64, STAGE_OPEN/NOTE: unstaged bytes past it are zeros */
+	/* protocol 9 */
+	S3F_ATTR_SENDS,			/* u32, every upcall: times sent before (to helpers that died) */
+	S3F_ATTR_PROTO_MIN,		/* u32, STATUS: the module's oldest protocol */
+	S3F_ATTR_HELPER_PROTO,		/* u32, STATUS: the protocol spoken with the helper */
 
 	__S3F_ATTR_MAX,
 };

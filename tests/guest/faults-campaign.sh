@@ -21,7 +21,8 @@
 #   4. requests s3fd carried out but died before answering (the answers
 #      held back by the proxy, s3fd killed): the kernel sends them to the
 #      next s3fd, and a rename (copied and deleted already), a rename
-#      with RENAME_NOREPLACE and a symlink (made already) succeed
+#      with RENAME_NOREPLACE, a directory rename and a symlink (made
+#      already) succeed
 #
 #   S3F_CAMPAIGN_SECONDS (60)  how long the workload of 1 runs
 #   S3F_CAMPAIGN_SEED (1)      its random choices
@@ -170,6 +171,11 @@ check_eq "rename with RENAME_NOREPLACE: copied, s3fd died; success, not EEXIST" 
 	"$(resent "python3 '$work/noreplace.py' '$M/$P/r-dst' '$M/$P/r-nr'" DELETE)" "0 "
 check_eq "that rename: the new name holds the bytes, the old one is gone" \
 	"$(cmp "$M/$P/r-nr" "$work/small" && echo same) $(s3 head "$P/r-dst" >/dev/null 2>&1 || echo gone)" "same gone"
+mkdir -p "$M/$P/r-dir/sub" && cp "$work/small" "$M/$P/r-dir/sub/f" && sync
+check_eq "directory rename: every key moved, s3fd died before answering; success" \
+	"$(resent "mv '$M/$P/r-dir' '$M/$P/r-dir2'" DELETE)" "0 "
+check_eq "that rename: the tree is under the new name only (mount and S3)" \
+	"$(cmp "$M/$P/r-dir2/sub/f" "$work/small" && echo same) $(s3 ls -r "$P/r-dir/" | wc -l)" "same 0"
 ln -s warm "$M/$P/r-warm"	# s3fd has probed the server's conditions: the PUT held is the link's
 check_eq "symlink: made, s3fd died before answering; the next s3fd's answer is success" \
 	"$(resent "ln -s 'some/target' '$M/$P/r-link'" PUT)" "0 "

@@ -229,6 +229,17 @@ out=$($S3 rename-dir "$p/t2/" "$p/t2/in/" 2>&1); rc=$?
 check_match "fsops rename-dir: into itself is EINVAL" "$rc $out" "^1 .*Invalid argument"
 out=$($S3 rename-dir "$p/nothing/" "$p/t4/" 2>&1); rc=$?
 check_match "fsops rename-dir: an empty source is ENOENT" "$rc $out" "^1 .*No such file"
+# sent again (SENDS > 0) after a helper that moved every key died
+$S3 rename-dir "$p/t2/" "$p/t5/" >/dev/null
+out=$($S3 rename-dir --resent "$p/t2/" "$p/t5/" 2>&1); rc=$?
+check_eq "fsops rename-dir resent, all moved before: success" "$rc $out" "0 0"
+out=$($S3 rename-dir --resent --noreplace "$p/t2/" "$p/t5/" 2>&1); rc=$?
+check_eq "fsops rename-dir resent, noreplace, all moved before: success" "$rc $out" "0 0"
+out=$($S3 rename-dir --resent "$p/nothing/" "$p/t4/" 2>&1); rc=$?
+check_match "fsops rename-dir resent: nothing under either name is ENOENT" "$rc $out" "^1 .*No such file"
+out=$($S3 rename-dir --resent --noreplace "$p/t5/" "$p/t3/" 2>&1); rc=$?
+check_match "fsops rename-dir resent, noreplace, the source still there: EEXIST" "$rc $out" "^1 .*File exists"
+$S3 rename-dir "$p/t5/" "$p/t2/" >/dev/null
 
 # --- symlink ---
 out=$($S3 symlink --mode 0120777 --uid 0 --gid 0 --mtime-ns 1700000000000000007 \
