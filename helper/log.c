@@ -21,8 +21,9 @@
 static struct {
 	const char *ident;
 	bool use_syslog;
+	bool errors_to_stderr;	/* syslog: errors on stderr too (s3fd's start-up) */
 	enum log_level level;
-} log_cfg = { "s3f", false, LOG_LVL_INFO };
+} log_cfg = { "s3f", false, false, LOG_LVL_INFO };
 
 static const char *const level_names[] = {
 	[LOG_LVL_ERR] = "error",
@@ -45,6 +46,11 @@ void log_init(const char *ident, bool use_syslog, enum log_level level)
 	log_cfg.level = level;
 	if (use_syslog)
 		openlog(ident, LOG_PID, LOG_DAEMON);
+}
+
+void log_errors_to_stderr(bool on)
+{
+	log_cfg.errors_to_stderr = on;
 }
 
 void log_set_level(enum log_level level)
@@ -110,7 +116,8 @@ void log_msg(enum log_level level, const char *fmt, ...)
 	if (log_cfg.use_syslog) {
 		escape_controls(raw, line, sizeof(line));
 		syslog(level_prio[level], "%s", line);
-		return;
+		if (level != LOG_LVL_ERR || !log_cfg.errors_to_stderr)
+			return;
 	}
 	n = snprintf(line, sizeof(line), "%s[%d]: %s: ",
 		     log_cfg.ident, (int)getpid(), level_names[level]);

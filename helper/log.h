@@ -18,6 +18,8 @@ enum log_level {
 };
 
 void log_init(const char *ident, bool use_syslog, enum log_level level);
+/* With syslog: errors go to stderr too (until a daemon is ready). */
+void log_errors_to_stderr(bool on);
 void log_set_level(enum log_level level);
 enum log_level log_get_level(void);
 int log_parse_level(const char *name, enum log_level *out);

@@ -16,10 +16,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <time.h>
 #include <unistd.h>
+
+#include <systemd/sd-daemon.h>
 
 #include "bufbudget.h"
 #include "genl.h"
@@ -427,13 +430,87 @@ static int serve(struct s3f_nl *nl, int sfd, const struct s3fd_opts *o)
 	}
 }
 
+/*
+ * Into the background, but so that whoever started us (systemd's
+ * Type=forking, an init script, a shell) learns whether we came up: the
+ * parent waits on a pipe until the child reports that it registered
+ * with s3f.ko (report_ready) and exits 0, or exits 1 when the child died
+ * first.  The child keeps the pipe's write end in *ready_fd.
+ */
+static int daemonize(int *ready_fd)
+{
+	int fds[2], null;
+	char c;
+	pid_t pid;
+
+	if (pipe2(fds, O_CLOEXEC)) {
+		log_err("pipe: %s", strerror(errno));
+		return -1;
+	}
+	pid = fork();
+	if (pid < 0) {
+		log_err("fork: %s", strerror(errno));
+		close(fds[0]);
+		close(fds[1]);
+		return -1;
+	}
+	if (pid > 0) {
+		ssize_t n;
+
+		close(fds[1]);
+		do
+			n = read(fds[0], &c, 1);
+		while (n < 0 && errno == EINTR);
+		/* nothing read: the child exited before it was ready (it said why) */
+		_exit(n == 1 && c == 'R' ? 0 : 1);
+	}
+	close(fds[0]);
+	*ready_fd = fds[1];
+	log_errors_to_stderr(true);
+	if (setsid() < 0 || chdir("/"))
+		log_warn("setsid/chdir: %s", strerror(errno));
+	null = open("/dev/null", O_RDWR | O_CLOEXEC);
+	if (null >= 0) {
+		dup2(null, STDIN_FILENO);
+		dup2(null, STDOUT_FILENO);
+		/* stderr stays until ready: the parent's caller sees start-up errors */
+		if (null > STDERR_FILENO)
+			close(null);
+	}
+	return 0;
+}
+
+/*
+ * Registered: tell systemd (Type=notify; nothing without NOTIFY_SOCKET)
+ * and the parent that daemonize() left waiting; stderr goes quiet.
+ */
+static void report_ready(int *ready_fd, uint32_t proto)
+{
+	int null;
+
+	sd_notifyf(0, "READY=1\nSTATUS=registered with s3f.ko, protocol %" PRIu32 "\nMAINPID=%d",
+		   proto, (int)getpid());
+	if (*ready_fd < 0)
+		return;
+	if (write(*ready_fd, "R", 1) != 1)
+		log_warn("cannot report readiness: %s", strerror(errno));
+	close(*ready_fd);
+	*ready_fd = -1;
+	log_errors_to_stderr(false);
+	null = open("/dev/null", O_WRONLY | O_CLOEXEC);
+	if (null >= 0) {
+		dup2(null, STDERR_FILENO);
+		close(null);
+	}
+}
+
 int main(int argc, char **argv)
 {
 	struct s3fd_opts o = { 0 };
 	pthread_t tids[S3FD_MAX_WORKERS];
 	struct s3f_nl nl;
 	char errbuf[256];
-	int sfd, err, status, nworkers;
+	int sfd, err, status, nworkers, ready_fd = -1;
 	bool clean;
 	uint64_t budget, peak;
 
@@ -441,10 +518,8 @@ int main(int argc, char **argv)
 		return 2;
 	log_init("s3fd", o.use_syslog, o.level);
 
-	if (!o.foreground && daemon(0, 0)) {
-		log_err("cannot daemonize: %s", strerror(errno));
+	if (!o.foreground && daemonize(&ready_fd))
 		return 1;
-	}
 	/*
 	 * Credentials live in our memory: no core dumps, no ptrace by
 	 * processes of the same uid without CAP_SYS_PTRACE.
@@ -481,6 +556,7 @@ int main(int argc, char **argv)
 	}
 	log_info("s3fd %s registered with s3f.ko (protocol %" PRIu32 "), pid %d",
 		 S3F_RELEASE, nl.proto, (int)getpid());
+	report_ready(&ready_fd, nl.proto);
 
 	nworkers = workers_start(&nl, tids, o.workers);
 	if (!nworkers) {

@@ -120,7 +120,39 @@ EOF
 		"$(cat "$work/modprobe.log" 2>/dev/null)" "net-pf-16-proto-16-family-s3f"
 	check_match "s3fctl --version: its own and the module's release and protocols" \
 		"$("$CTL" --version)" "^s3fctl [0-9.]+, protocol [0-9]+ to [0-9]+ s3f.ko [0-9.]+, protocol [0-9]+ to [0-9]+ ?$"
+
+	# s3fd's start: in the background, its exit status says whether it
+	# registered; in the foreground, systemd's readiness notification
+	local out rc
+	out=$("$top/helper/s3fd" --staging /var/tmp/s3f-staging 2>&1); rc=$?
+	check_eq "s3fd in the background: exit 0 once registered" \
+		"$rc $(pgrep -x s3fd >/dev/null && "$CTL" status >/dev/null && echo registered)" "0 registered"
+	out=$("$top/helper/s3fd" --staging /var/tmp/s3f-staging 2>&1); rc=$?
+	check_match "a second s3fd: exit 1, and says why on stderr" "$rc $out" \
+		"^1 .*cannot register with s3f.ko: .*another helper is registered"
+	pkill -TERM -x s3fd
+	for _ in $(seq 50); do pgrep -x s3fd >/dev/null || break; sleep 0.1; done
+	python3 - "$top/helper/s3fd" >"$work/notify.out" 2>&1 <<'EOF'
+import os, socket, subprocess, sys
+path = "/run/s3f-notify-test"
+sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+sock.bind(path)
+sock.settimeout(20)
+p = subprocess.Popen([sys.argv[1], "--foreground", "--staging", "/var/tmp/s3f-staging"],
+                     env=dict(os.environ, NOTIFY_SOCKET=path),
+                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+try:
+    print(sock.recv(4096).decode().replace("\n", " "))
+finally:
+    p.terminate()
+    p.wait()
+EOF
+	check_match "s3fd --foreground tells systemd (NOTIFY_SOCKET) it is ready once registered" \
+		"$(cat "$work/notify.out")" "READY=1 STATUS=registered with s3f.ko, protocol [0-9]+ MAINPID=[0-9]+"
 	rmmod s3f
+	out=$("$top/helper/s3fd" --staging /var/tmp/s3f-staging 2>&1); rc=$?
+	check_match "s3fd with no module it can load: exit 1, and says why" "$rc $out" \
+		"^1 .*no \"s3f\" netlink family"
 }
 
 case "${1:-}" in
