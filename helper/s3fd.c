@@ -25,6 +25,7 @@
 #include <systemd/sd-daemon.h>
 
 #include "bufbudget.h"
+#include "config.h"
 #include "genl.h"
 #include "log.h"
 #include "upcalls.h"
@@ -83,12 +84,16 @@ static void usage(FILE *f)
 		"      --test-bad-replies  answer s3f-fault-* keys with replies that\n"
 		"                       break the protocol (tests of the kernel's checks)\n"
 		"      --test-commit-delay-ms N  wait N ms before each commit\n"
+		"  -c, --config FILE    settings (s3fd.conf(5)) read before the command\n"
+		"                       line, which wins (default " CONFIG_DEFAULT_PATH ",\n"
+		"                       when it exists)\n"
 		"  -V, --version        the release and the protocols s3fd speaks\n"
 		"  -h, --help           this text\n",
 		BUFBUDGET_DEFAULT >> 20);
 }
 
-static int parse_args(int argc, char **argv, struct s3fd_opts *o)
+/* One pass of options: the configuration file's, then the command line's. */
+static int parse_opts(int argc, char **argv, struct s3fd_opts *o)
 {
 	static const struct option longopts[] = {
 		{ "foreground", no_argument, NULL, 'f' },
@@ -103,22 +108,18 @@ static int parse_args(int argc, char **argv, struct s3fd_opts *o)
 		{ "test-ignore-upcalls", no_argument, NULL, 'I' },
 		{ "test-bad-replies", no_argument, NULL, 'B' },
 		{ "test-commit-delay-ms", required_argument, NULL, 'D' },
+		{ "config", required_argument, NULL, 'c' },
 		{ "version", no_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *env;
 	int ch;
 
-	o->level = LOG_LVL_INFO;
-	o->workers = S3FD_DEFAULT_WORKERS;
-	o->staging = STAGING_DEFAULT_DIR;
-	o->buffer_bytes = BUFBUDGET_DEFAULT;
-	env = getenv("S3FD_ALLOW_HTTP");
-	if (env && !strcmp(env, "1"))
-		mounts_allow_http(true);
-	while ((ch = getopt_long(argc, argv, "fl:w:s:b:hV", longopts, NULL)) != -1) {
+	optind = 0;	/* glibc: start afresh (a second pass) */
+	while ((ch = getopt_long(argc, argv, "fl:w:s:b:hVc:", longopts, NULL)) != -1) {
 		switch (ch) {
+		case 'c':	/* read before the passes (parse_args) */
+			break;
 		case 'f':
 			o->foreground = true;
 			break;
@@ -207,6 +208,48 @@ static int parse_args(int argc, char **argv, struct s3fd_opts *o)
 		usage(stderr);
 		return -1;
 	}
+	return 0;
+}
+
+/*
+ * The configuration file (--config FILE, or CONFIG_DEFAULT_PATH when it
+ * exists), then the command line, which wins.  cfg keeps the strings
+ * the options point into.
+ */
+static int parse_args(int argc, char **argv, struct s3fd_opts *o,
+		      struct config_args *cfg)
+{
+	const char *path = CONFIG_DEFAULT_PATH, *env;
+	bool named = false;
+	char err[512];
+	int i;
+
+	for (i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--config") && i + 1 < argc) {
+			path = argv[++i];
+			named = true;
+		} else if (!strncmp(argv[i], "--config=", 9)) {
+			path = argv[i] + 9;
+			named = true;
+		}
+	}
+	o->level = LOG_LVL_INFO;
+	o->workers = S3FD_DEFAULT_WORKERS;
+	o->staging = STAGING_DEFAULT_DIR;
+	o->buffer_bytes = BUFBUDGET_DEFAULT;
+	env = getenv("S3FD_ALLOW_HTTP");
+	if (env && !strcmp(env, "1"))
+		mounts_allow_http(true);
+	if (config_load(path, named, "s3fd", cfg, err, sizeof(err))) {
+		fprintf(stderr, "s3fd: %s\n", err);
+		return -1;
+	}
+	if (cfg->argc > 1 && parse_opts(cfg->argc, cfg->argv, o)) {
+		fprintf(stderr, "s3fd: in %s\n", path);
+		return -1;
+	}
+	if (parse_opts(argc, argv, o))
+		return -1;
 	if (!o->foreground)
 		o->use_syslog = true;
 	return 0;
@@ -510,11 +553,12 @@ int main(int argc, char **argv)
 	pthread_t tids[S3FD_MAX_WORKERS];
 	struct s3f_nl nl;
 	char errbuf[256];
+	struct config_args cfg = { 0 };
 	int sfd, err, status, nworkers, ready_fd = -1;
 	bool clean;
 	uint64_t budget, peak;
 
-	if (parse_args(argc, argv, &o))
+	if (parse_args(argc, argv, &o, &cfg))
 		return 2;
 	log_init("s3fd", o.use_syslog, o.level);
 
@@ -582,5 +626,6 @@ out_close_nl:
 	mounts_cleanup();
 out_close_sfd:
 	close(sfd);
+	config_free(&cfg);
 	return status;
 }
