@@ -7,6 +7,10 @@
 #   make check-long the long forms of the tests (hours: tests/run long)
 #   make demo       the demo: build, boot a guest, S3 server, show it working
 #   make clean      remove everything the build made
+#   make install DESTDIR=...  the tools, man pages, systemd unit, example
+#                   settings, and the module's sources for DKMS
+#                   (install-tools, install-dkms; PREFIX=/usr, no module
+#                   built: DKMS builds it for every installed kernel)
 #   make module-debug  s3f.ko for the test guest's debug kernel (built first
 #                   if needed, ~20 min cold), in its cache: kmod/ is untouched
 #
@@ -57,9 +61,41 @@ demo:
 	$(MAKE) all
 	scripts/demo
 
+# ---- install (Documentation/deployment.md) ----
+RELEASE := $(shell sed -n 's/^\#define S3F_RELEASE[[:space:]]*"\(.*\)"/\1/p' uapi/s3f.h)
+PREFIX ?= /usr
+SBINDIR ?= $(PREFIX)/sbin
+MANDIR ?= $(PREFIX)/share/man
+# mount(8) looks for mount.TYPE in /sbin
+MOUNTHELPERDIR ?= /sbin
+UNITDIR ?= /lib/systemd/system
+SYSCONFDIR ?= /etc
+DOCDIR ?= $(PREFIX)/share/doc/s3f
+DKMSDIR ?= $(PREFIX)/src/s3f-$(RELEASE)
+
+install: install-tools install-dkms
+
+install-tools: helper
+	install -D -m 0755 helper/s3fd $(DESTDIR)$(SBINDIR)/s3fd
+	install -D -m 0755 helper/s3fctl $(DESTDIR)$(SBINDIR)/s3fctl
+	install -D -m 0755 helper/mount.s3f $(DESTDIR)$(MOUNTHELPERDIR)/mount.s3f
+	install -D -m 0644 -t $(DESTDIR)$(MANDIR)/man8 man/*.8
+	install -D -m 0644 -t $(DESTDIR)$(MANDIR)/man5 man/*.5
+	install -D -m 0644 systemd/s3fd.service $(DESTDIR)$(UNITDIR)/s3fd.service
+	install -D -m 0644 examples/s3fd.conf $(DESTDIR)$(SYSCONFDIR)/s3f/s3fd.conf
+	install -D -m 0644 -t $(DESTDIR)$(DOCDIR)/examples examples/fstab examples/s3fd.conf
+
+# what dkms.conf builds: Kbuild, kmod/ and uapi/ (no object files)
+install-dkms:
+	install -D -m 0644 -t $(DESTDIR)$(DKMSDIR) dkms.conf Kbuild
+	install -D -m 0644 -t $(DESTDIR)$(DKMSDIR)/kmod kmod/Kbuild \
+		$(filter-out %.mod.c,$(wildcard kmod/*.c)) kmod/*.h
+	install -D -m 0644 -t $(DESTDIR)$(DKMSDIR)/uapi uapi/*.h
+
 clean:
 	@if [ -n "$(KDIR)" ] && [ -d "$(KDIR)" ]; then $(MAKE) -C $(KDIR) M=$(CURDIR) clean; fi
 	$(MAKE) -C helper clean
 	rm -f helper/tests/*.o
 
-.PHONY: all module helper module-debug check check-quick check-long demo clean
+.PHONY: all module helper module-debug check check-quick check-long demo clean \
+	install install-tools install-dkms
