@@ -18,7 +18,9 @@ trap 'rm -rf "$work"' EXIT
 check_match "guest: s3f.ko is loaded" "$(cat /proc/modules)" "^s3f "
 check_match "guest: s3f file system type registered" "$(cat /proc/filesystems)" "	s3f( |$)"
 proto=$(awk '/#define S3F_PROTOCOL_VERSION/ { print $3 }' "$top/uapi/s3f.h")
-check_match "guest: genl family registered" "$($CTL status 2>&1)" "module: loaded, protocol ${proto:-unknown}\b"
+pmin=$(awk '/#define S3F_PROTOCOL_MIN/ { print $3 }' "$top/uapi/s3f.h")
+check_match "guest: genl family registered" "$($CTL status 2>&1)" \
+	"module: loaded, protocol ${pmin:-unknown} to ${proto:-unknown}\b"
 
 check_match "guest: the harness mounted the bucket at /mnt/s3" \
 	"$(grep ' /mnt/s3 ' /proc/mounts)" "^$S3F_BUCKET /mnt/s3 s3f "
@@ -27,7 +29,8 @@ check_match "guest: the harness mounted the bucket at /mnt/s3" \
 helper_pid=$(pgrep -x s3fd | head -n1)
 out=$($CTL status --ping 2>&1); rc=$?
 check_eq "guest: status exits 0 with a helper" "$rc" 0
-check_match "guest: status names the helper's pid" "$out" "helper: pid $helper_pid( |$)"
+check_match "guest: status names the helper's pid and the protocol spoken (this tree's newest)" \
+	"$out" "helper: pid $helper_pid, protocol ${proto:-unknown}( |$)"
 check_match "guest: ping round trip through the helper" "$out" "ping: [0-9]+ us"
 
 out=$($S3D --foreground 2>&1); rc=$?
