@@ -331,22 +331,31 @@ static void op_mount(struct s3f_nl *nl, struct job *job)
 			 job->mp.rw ? ", read-write" : "");
 	if (!err && job->mp.rw)
 		mount_prepare_writes(job);
-	/* a staging directory others could read or swap fails the mount */
+	/*
+	 * A read-write mount needs its staging directory: one that cannot
+	 * be made (a read-only or missing file system, no permission) or
+	 * that others could read or swap fails the mount now; writes would
+	 * otherwise find no staging file.  EINVAL: mount(8) shows the
+	 * reason (for EPERM it shows its own words, and on EACCES or EROFS
+	 * it retries read-only, which needs no staging).
+	 */
 	if (!err && job->mp.rw) {
 		const char *dir = staging_dir_of(job->mp.staging);
 		char why[256];
+		int serr = staging_mkdir(dir);
 
-		/*
-		 * EINVAL, the staging directory being unusable: mount(8)
-		 * shows the reason (for EPERM it shows its own words, and on
-		 * EACCES it retries read-only, which needs no staging).
-		 */
-		if (staging_mkdir(dir) == -EPERM &&
-		    staging_trusted(dir, why, sizeof(why)) == -EPERM) {
+		if (serr == -EPERM && staging_trusted(dir, why, sizeof(why)) == -EPERM) {
 			err = -EINVAL;
 			snprintf(errbuf, sizeof(errbuf), "staging directory %s refused: it %s",
 				 dir, why);
+		} else if (serr) {
+			err = -EINVAL;
+			snprintf(errbuf, sizeof(errbuf),
+				 "staging directory %s cannot be made: %s (a read-write mount stages written data there: staging=DIR, s3fd --staging, or mount ro)",
+				 dir, strerror(-serr));
 		}
+		if (err)
+			log_warn("mount %u: %s", job->mp.id, errbuf);
 	}
 	msg = s3f_nl_msg(nl, S3F_CMD_REPLY);
 	if (msg && err && nla_put_string(msg, S3F_ATTR_ERRMSG, errbuf)) {
@@ -354,7 +363,7 @@ static void op_mount(struct s3f_nl *nl, struct job *job)
 		msg = NULL;
 	}
 	/* where written data waits: the kernel reports its room (statfs) */
-	if (msg && !err && job->mp.rw && staging_mkdir(staging_dir_of(job->mp.staging)) == 0 &&
+	if (msg && !err && job->mp.rw &&
 	    nla_put_string(msg, S3F_ATTR_STAGE, staging_dir_of(job->mp.staging))) {
 		nlmsg_free(msg);
 		msg = NULL;

@@ -322,6 +322,14 @@ ln -sfn /var/tmp/s3f-staging /run/s3f-link
 out=$("$MOUNT_S3F" "$S3F_BUCKET/$P" "$M" -o "$S3F_MOUNT_OPTIONS,staging=/run/s3f-link" 2>&1); rc=$?
 check_match "a staging directory that is a symbolic link fails the mount" "$rc $out" \
 	"^[1-9].*staging directory /run/s3f-link refused: it is a symbolic link"
+# one that cannot be made (a read-only file system): the mount fails at
+# once and says why, instead of writes that find no staging file
+out=$("$MOUNT_S3F" "$S3F_BUCKET/$P" "$M" -o "$S3F_MOUNT_OPTIONS,staging=/usr/share/s3f-none/staging" 2>&1); rc=$?
+check_match "a staging directory that cannot be made (read-only file system) fails the mount" \
+	"$rc $out" "^[1-9].*staging directory /usr/share/s3f-none/staging cannot be made: Read-only file system"
+out=$("$MOUNT_S3F" "$S3F_BUCKET/$P" "$M" -o "$S3F_MOUNT_OPTIONS,ro,staging=/usr/share/s3f-none/staging" 2>&1 &&
+	umount "$M" && echo mounted)
+check_match "... a read-only mount needs none" "$out" "mounted$"
 remount
 # the staging file system fills up: ENOSPC early, statfs shows it
 small=/run/s3f-small
