@@ -92,10 +92,19 @@ install-dkms:
 		$(filter-out %.mod.c,$(wildcard kmod/*.c)) kmod/*.h
 	install -D -m 0644 -t $(DESTDIR)$(DKMSDIR)/uapi uapi/*.h
 
+# Debian packages s3f-dkms and s3f-tools (debian/), built from a copy of
+# the committed tree (git archive HEAD) in $(DEBBUILD); the .debs land in deb/.
+DEBBUILD ?= /tmp/s3f-deb
+deb:
+	rm -rf $(DEBBUILD) && mkdir -p $(DEBBUILD)/s3f-$(RELEASE) deb
+	git archive HEAD | tar -x -C $(DEBBUILD)/s3f-$(RELEASE)
+	cd $(DEBBUILD)/s3f-$(RELEASE) && dpkg-buildpackage -b -us -uc
+	cp $(DEBBUILD)/*.deb deb/
+
 clean:
 	@if [ -n "$(KDIR)" ] && [ -d "$(KDIR)" ]; then $(MAKE) -C $(KDIR) M=$(CURDIR) clean; fi
 	$(MAKE) -C helper clean
 	rm -f helper/tests/*.o
 
 .PHONY: all module helper module-debug check check-quick check-long demo clean \
-	install install-tools install-dkms
+	install install-tools install-dkms deb
